@@ -1,0 +1,73 @@
+# make demo  - set everything up and run the app (web + worker) at http://127.0.0.1:8000
+# make test  - run the whole test suite
+# make lint  - ruff
+# make bench - speed figures (backtester, bot ticks, websocket fan-out)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+HOST    ?= 127.0.0.1
+PORT    ?= 8000
+export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba-cache
+export PYTHONDONTWRITEBYTECODE := 1
+
+# A Python 3.12+ interpreter: from PATH, else from pyenv. Each candidate is run, not just found,
+# because a pyenv shim exists on PATH even for versions it will refuse to run.
+define find_python
+for p in python3.12 python3.13 python3.14 python3; do \
+  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(not ((3,12) <= sys.version_info[:2] < (3,14)))' 2>/dev/null; then \
+    $$p -c 'import sys; print(sys.executable)'; exit 0; fi; \
+done; \
+if command -v pyenv >/dev/null 2>&1; then \
+  for v in $$(pyenv versions --bare 2>/dev/null | grep -E '^3\.1[23]\.[0-9]+$$' | sort -t. -k2,2n -k3,3n); do \
+    c="$$(pyenv root)/versions/$$v/bin/python3"; \
+    if [ -x "$$c" ]; then echo "$$c"; exit 0; fi; \
+  done; \
+fi; \
+echo "Python 3.12 or 3.13 is needed (pandas-ta requires it): install it, or 'pyenv install 3.12'" >&2; exit 1
+endef
+
+.PHONY: help demo test lint bench setup run clean-venv
+
+help:
+	@echo "make demo   set up and run the app with a demo user and a paper bot (Ctrl-C stops it)"
+	@echo "make test   run the test suite"
+	@echo "make lint   run ruff"
+	@echo "make bench  print speed figures"
+
+$(VENV)/.runtime-installed: requirements.txt
+	@test -x $(PY) || { interp="$$($(find_python))" && echo "Creating $(VENV) with $$interp" && "$$interp" -m venv $(VENV); }
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+setup: $(VENV)/.runtime-installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py setup_demo
+
+run:
+	@echo ""
+	@echo "  Tradingbot is starting at http://$(HOST):$(PORT)/  (Ctrl-C stops web and worker)"
+	@echo ""
+	@trap 'kill 0' INT TERM; \
+	$(PY) manage.py qcluster & \
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) tradingbot.asgi:application & \
+	wait
+
+demo: setup run
+
+test: $(VENV)/.dev-installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
+
+bench: $(VENV)/.dev-installed
+	$(PY) -m bench
+
+clean-venv:
+	rm -rf $(VENV)

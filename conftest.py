@@ -1,0 +1,5 @@
+"""Test-wide setup: keys for encryption come from settings (generated locally), numba caches in var/."""
+
+import os
+
+os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(__file__), "var", "numba-cache"))

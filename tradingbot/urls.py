@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from tradingbot import health
+
+urlpatterns = [
+    path("health", health.health, name="health"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("exchanges/", include("exchanges.urls")),
+    path("strategies/", include("strategies.urls")),
+    path("", include("bots.urls")),
+]

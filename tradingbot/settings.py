@@ -5,6 +5,7 @@ the django-q2 ORM broker, and no Redis. DATABASE_URL and REDIS_URL switch to Pos
 With DEBUG off the process refuses to start unless SECRET_KEY, ENCRYPTION_KEY and ALLOWED_HOSTS are set.
 """
 
+import json
 import os
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -237,3 +238,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Point a ccxt exchange at another base URL, e.g. {"binance": "http://127.0.0.1:9000"}: a regional
+# endpoint, a proxy, or the fake exchange the tests start. JSON in the environment.
+try:
+    CCXT_URL_OVERRIDES = json.loads(os.environ.get("CCXT_URL_OVERRIDES", "") or "{}")
+except ValueError as exc:
+    raise ImproperlyConfigured(f"CCXT_URL_OVERRIDES must be a JSON object: {exc}") from exc

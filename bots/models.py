@@ -1,6 +1,14 @@
 """Bots, their orders, fills, positions and P&L, and the live-update log."""
 
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
+
+from exchanges.models import OwnedQuerySet
 
 
 class LiveMessage(models.Model):
@@ -16,3 +24,241 @@ class LiveMessage(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["group", "id"], name="livemessage_group_id")]
+
+
+class Bot(models.Model):
+    """One trading bot: what it trades, where, with which strategy and risk limits, and its state."""
+
+    class Mode(models.TextChoices):
+        REPLAY = "replay", "Replay (stored candles, simulated clock)"
+        PAPER = "paper", "Paper (real prices, simulated fills)"
+        LIVE = "live", "Live (real orders)"
+
+    class Status(models.TextChoices):
+        STOPPED = "stopped", "Stopped"
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        HALTED = "halted", "Halted by a risk rule"
+        ERROR = "error", "Error"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bots")
+    name = models.CharField(max_length=100)
+    exchange_account = models.ForeignKey("exchanges.ExchangeAccount", on_delete=models.PROTECT, related_name="bots")
+    symbol = models.CharField(max_length=30, help_text="Market symbol, e.g. BTC/USDT")
+    timeframe = models.CharField(max_length=5, default="5m")
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.PAPER)
+    stake = models.DecimalField(
+        max_digits=6, decimal_places=4, default=Decimal("0.1"),
+        validators=[MinValueValidator(Decimal("0.0001")), MaxValueValidator(Decimal("1"))],
+        help_text="Fraction of equity to put into one entry (1 = all), further capped by max position.",
+    )
+    starting_balance = models.DecimalField(
+        max_digits=24, decimal_places=8, default=Decimal("10000"),
+        validators=[MinValueValidator(Decimal("0.00000001"))],
+        help_text="Quote currency in the simulated wallet of a replay or paper bot.",
+    )
+    fee = models.DecimalField(
+        max_digits=6, decimal_places=5, default=Decimal("0.001"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("0.1"))],
+        help_text="Fee per side of a simulated exchange (0.001 = 0.1 %).",
+    )
+
+    # Risk settings (fractions: 0.10 = 10 %); 0 disables a rule where that makes sense.
+    max_position_pct = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.10"), validators=[
+        MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))])
+    daily_loss_limit_pct = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.05"), validators=[
+        MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))])
+    stop_loss_pct = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.02"), validators=[
+        MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))])
+    take_profit_pct = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.06"), validators=[
+        MinValueValidator(Decimal("0"))])
+    trailing_stop_pct = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0"), validators=[
+        MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))])
+    max_drawdown_pct = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.25"), validators=[
+        MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))])
+    max_consecutive_losses = models.PositiveIntegerField(default=5)
+    loss_cooldown_minutes = models.PositiveIntegerField(default=60)
+    max_orders_per_hour = models.PositiveIntegerField(default=20)
+    max_open_positions = models.PositiveIntegerField(default=5, help_text="Across all of the owner's bots.")
+    flatten_on_halt = models.BooleanField(
+        default=False, help_text="Sell the open position when a halt rule trips (otherwise only stop buying)."
+    )
+
+    # State.
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.STOPPED, db_index=True)
+    status_reason = models.CharField(max_length=500, blank=True, default="")
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    halted_until = models.DateTimeField(null=True, blank=True, help_text="A timed halt or cooldown ends then.")
+    last_candle_at = models.DateTimeField(null=True, blank=True, help_text="Open time of the last processed candle.")
+    next_tick_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="Exchange-clock time when the next candle has closed."
+    )
+    lease_until = models.DateTimeField(null=True, blank=True, help_text="A worker holds this bot until then.")
+    equity_peak = models.DecimalField(max_digits=24, decimal_places=8, null=True, blank=True)
+    day_start_equity = models.DecimalField(max_digits=24, decimal_places=8, null=True, blank=True)
+    day_start = models.DateField(null=True, blank=True)
+
+    # Replay: the clock starts at replay_start when the bot starts and runs replay_speed times faster.
+    replay_start = models.DateTimeField(null=True, blank=True)
+    replay_speed = models.PositiveIntegerField(default=300)
+    replay_started_at = models.DateTimeField(null=True, blank=True, help_text="Wall-clock time of the replay start.")
+    replay_offset = models.DurationField(
+        null=True, blank=True, help_text="Replay time already elapsed before the last start (resume keeps it)."
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.symbol} {self.timeframe}, {self.mode})"
+
+    @property
+    def wallet_key(self) -> str:
+        """The simulated wallet of a replay or paper bot."""
+        return f"bot:{self.pk}"
+
+
+class Order(models.Model):
+    """An order as we asked for it and as the exchange last described it."""
+
+    class Side(models.TextChoices):
+        BUY = "buy", "Buy"
+        SELL = "sell", "Sell"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending (recorded, not yet acknowledged)"
+        UNKNOWN = "unknown", "Unknown (reconcile with the exchange)"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Filled"
+        CANCELED = "canceled", "Canceled"
+        REJECTED = "rejected", "Rejected"
+        EXPIRED = "expired", "Expired"
+
+    UNSETTLED = (Status.PENDING, Status.UNKNOWN)
+
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="orders")
+    client_order_id = models.CharField(max_length=36, unique=True)
+    exchange_order_id = models.CharField(max_length=100, blank=True, default="")
+    symbol = models.CharField(max_length=30)
+    side = models.CharField(max_length=4, choices=Side.choices)
+    type = models.CharField(max_length=20, default="market")
+    amount = models.DecimalField(max_digits=30, decimal_places=12)
+    price = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    filled = models.DecimalField(max_digits=30, decimal_places=12, default=Decimal("0"))
+    average = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
+    fee = models.DecimalField(max_digits=30, decimal_places=12, default=Decimal("0"))
+    fee_currency = models.CharField(max_length=20, blank=True, default="")
+    reason = models.CharField(max_length=50, blank=True, default="", help_text="signal, flatten, stop_loss, ...")
+    candle_at = models.DateTimeField(help_text="Open time of the candle whose signal caused it.")
+    raw = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    exchange_time = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.amount} {self.symbol} ({self.client_order_id}, {self.status})"
+
+
+class Fill(models.Model):
+    """A part of an order that was executed; fee in quote currency."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fills")
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="fills")
+    side = models.CharField(max_length=4, choices=Order.Side.choices)
+    amount = models.DecimalField(max_digits=30, decimal_places=12)
+    price = models.DecimalField(max_digits=30, decimal_places=12)
+    fee = models.DecimalField(max_digits=30, decimal_places=12, default=Decimal("0"))
+    time = models.DateTimeField()
+
+    class Meta:
+        ordering = ["time", "id"]
+
+
+class Position(models.Model):
+    """A long position from entry to exit; at most one open per bot. Closed ones are the bot's trades."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="positions")
+    symbol = models.CharField(max_length=30)
+    status = models.CharField(max_length=6, choices=Status.choices, default=Status.OPEN, db_index=True)
+    quantity = models.DecimalField(max_digits=30, decimal_places=12, default=Decimal("0"))
+    average_entry = models.DecimalField(max_digits=30, decimal_places=12, default=Decimal("0"))
+    cost = models.DecimalField(
+        max_digits=30, decimal_places=12, default=Decimal("0"), help_text="Quote spent on entry, fees included."
+    )
+    proceeds = models.DecimalField(
+        max_digits=30, decimal_places=12, default=Decimal("0"), help_text="Quote received on exit, after fees."
+    )
+    exit_price = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
+    exit_reason = models.CharField(max_length=50, blank=True, default="")
+    realised_pnl = models.DecimalField(max_digits=30, decimal_places=12, default=Decimal("0"))
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["opened_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["bot"], condition=models.Q(status="open"), name="one_open_position_per_bot")
+        ]
+
+
+class PnLSnapshot(models.Model):
+    """Equity and P&L of a bot at one moment (quote currency)."""
+
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="pnl_snapshots")
+    time = models.DateTimeField()
+    equity = models.DecimalField(max_digits=30, decimal_places=12)
+    realised = models.DecimalField(max_digits=30, decimal_places=12)
+    unrealised = models.DecimalField(max_digits=30, decimal_places=12)
+
+    class Meta:
+        ordering = ["time", "id"]
+        indexes = [models.Index(fields=["bot", "time"], name="pnlsnapshot_bot_time")]
+
+
+class BotEvent(models.Model):
+    """The audit trail: every start, stop, signal, risk refusal, order and error, and who caused it."""
+
+    class Kind(models.TextChoices):
+        START = "start", "Started"
+        STOP = "stop", "Stopped"
+        PAUSE = "pause", "Paused"
+        RESUME = "resume", "Resumed"
+        SIGNAL = "signal", "Signal"
+        RISK_REFUSAL = "risk_refusal", "Refused by a risk rule"
+        HALT = "halt", "Halted"
+        ORDER = "order", "Order"
+        FILL = "fill", "Fill"
+        RECONCILE = "reconcile", "Reconciled with the exchange"
+        ERROR = "error", "Error"
+
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="events")
+    time = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    message = models.CharField(max_length=1000)
+    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=20, default="worker", help_text="web, api, admin, command, worker, risk")
+
+    class Meta:
+        ordering = ["time", "id"]
+        indexes = [models.Index(fields=["bot", "time"], name="botevent_bot_time")]
+
+    def __str__(self) -> str:
+        return f"{self.time:%Y-%m-%d %H:%M:%S} {self.kind}: {self.message}"

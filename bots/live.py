@@ -1,0 +1,137 @@
+"""Live updates: render a bot's changed HTML fragments and deliver them to the pages watching it.
+
+Design (works with and without Redis):
+- `publish(group, html)` always writes a `LiveMessage` row: it is the catch-up log a reconnecting page
+  reads (`ws/live/?after=<last id seen>`), and, without Redis, the relay between processes.
+- With `REDIS_URL` set the message is also `group_send` through channels-redis at once, from whichever
+  process published it (usually the worker).
+- Without Redis (the embedded default: SQLite, worker and web server are separate processes) the
+  in-memory channel layer does not cross processes, so `bots.relay` runs one task inside each web
+  process that tails `LiveMessage` by id every ~150 ms and `group_send`s the new rows to that process's
+  in-memory layer. The browser never polls; the server tails its own database.
+- Every message carries the whole current state of what it shows (htmx out-of-band swaps that replace
+  elements with stable ids), prefixed by a cursor element with its row id. Duplicates (catch-up racing
+  the relay) and late arrivals are harmless: static/js/live.js drops a message whose id is not newer
+  than the last one applied, and remembers that id to ask for catch-up after a reconnect.
+Groups: `user-<id>` (the dashboard's fragments) and `bot-<id>` (the bot page's fragments).
+"""
+
+import logging
+import re
+from datetime import timedelta
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from bots.models import LiveMessage
+
+log = logging.getLogger(__name__)
+
+# Catch-up older than this is useless (the page reloads anyway); the rows are pruned after it.
+KEEP_MESSAGES = timedelta(hours=1)
+CURSOR_RE = re.compile(r'data-live-id="(\d+)"')
+
+
+def user_group(user_id) -> str:
+    return f"user-{user_id}"
+
+
+def bot_group(bot_id) -> str:
+    return f"bot-{bot_id}"
+
+
+def wrap(message_id: int, html: str) -> str:
+    """The text a websocket client receives: a cursor element (its id for catch-up) then the fragments."""
+    return f'<div id="live-cursor" hx-swap-oob="true" data-live-id="{message_id}"></div>\n{html}'
+
+
+def message_id_of(text: str) -> int | None:
+    match = CURSOR_RE.search(text)
+    return int(match.group(1)) if match else None
+
+
+def redis_enabled() -> bool:
+    return "RedisChannelLayer" in settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "")
+
+
+def publish(group: str, html: str) -> LiveMessage:
+    """Log one update for a group and, with Redis, deliver it at once. Delivery failure never raises:
+    the row is written first, so a page that missed it catches up on reconnect."""
+    message = LiveMessage.objects.create(group=group, html=html)
+    if redis_enabled():
+        from channels.layers import get_channel_layer
+
+        try:
+            async_to_sync(get_channel_layer().group_send)(
+                group, {"type": "live.update", "id": message.pk, "html": wrap(message.pk, html)}
+            )
+        except Exception:  # Redis down: the catch-up log still has it
+            log.warning("live update for %s not sent through Redis", group, exc_info=True)
+    return message
+
+
+def bot_page_context(bot) -> dict:
+    """What the bot page shows that changes as it trades (the page and each live update use it)."""
+    return {"bot": bot}
+
+
+def dashboard_bot_context(bot) -> dict:
+    """What the dashboard shows of one bot."""
+    return {"bot": bot}
+
+
+def render_bot_page_fragments(bot) -> str:
+    """The bot page's changing parts, as out-of-band swap fragments."""
+    return render_to_string("bots/live/bot_fragments.html", {**bot_page_context(bot), "oob": True})
+
+
+def render_dashboard_fragments(bot) -> str:
+    """The dashboard's parts that one bot's tick changes, as out-of-band swap fragments."""
+    return render_to_string("bots/live/dashboard_fragments.html", {**dashboard_bot_context(bot), "oob": True})
+
+
+def publish_bot_update(bot_id) -> None:
+    """Called after every tick and after start/stop/pause/resume: renders the bot page's and the
+    dashboard's fragments and publishes them to `bot-<id>` and `user-<owner id>`. Never raises:
+    a failure to render or deliver must not fail the tick that called it."""
+    from bots.models import Bot
+
+    try:
+        bot = Bot.objects.select_related("owner").get(pk=bot_id)
+    except Bot.DoesNotExist:
+        return
+    try:
+        publish(bot_group(bot.pk), render_bot_page_fragments(bot))
+        publish(user_group(bot.owner_id), render_dashboard_fragments(bot))
+    except Exception:
+        log.exception("live update for bot %s failed", bot_id)
+    prune_old_messages_sometimes()
+
+
+def messages_after(group: str, after_id: int, limit: int = 200) -> list[LiveMessage]:
+    """Catch-up: the newest `limit` messages of a group after an id, oldest first."""
+    rows = list(LiveMessage.objects.filter(group=group, pk__gt=after_id).order_by("-pk")[:limit])
+    rows.reverse()
+    return rows
+
+
+def last_message_id(group: str) -> int:
+    """A page renders this as its starting cursor, so updates between render and connect are not lost."""
+    last = LiveMessage.objects.filter(group=group).order_by("-pk").values_list("pk", flat=True).first()
+    return last or 0
+
+
+_last_prune = None
+
+
+def prune_old_messages_sometimes(now=None) -> int:
+    """Delete catch-up rows older than KEEP_MESSAGES, at most once a minute per process."""
+    global _last_prune
+    now = now or timezone.now()
+    if _last_prune is not None and now - _last_prune < timedelta(minutes=1):
+        return 0
+    _last_prune = now
+    deleted, _ = LiveMessage.objects.filter(created_at__lt=now - KEEP_MESSAGES).delete()
+    return deleted

@@ -94,6 +94,9 @@ class Bot(models.Model):
         null=True, blank=True, db_index=True, help_text="Exchange-clock time when the next candle has closed."
     )
     lease_until = models.DateTimeField(null=True, blank=True, help_text="A worker holds this bot until then.")
+    needs_reconcile = models.BooleanField(
+        default=True, help_text="Compare open orders and the position with the exchange before the next tick."
+    )
     equity_peak = models.DecimalField(max_digits=24, decimal_places=8, null=True, blank=True)
     day_start_equity = models.DecimalField(max_digits=24, decimal_places=8, null=True, blank=True)
     day_start = models.DateField(null=True, blank=True)

@@ -1,0 +1,134 @@
+"""Start, stop, pause and resume a bot: the one service behind the bot page, admin, commands and JSON API.
+
+Each change is a conditional UPDATE from the states it is allowed from (so it cannot race a tick into a
+state it did not expect), an audit event naming who did it, and a live update for the pages.
+"""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from bots.models import Bot, BotEvent
+
+
+class BotControlError(Exception):
+    """A change that is not possible now (the message says why, fit to show the user)."""
+
+
+START_FROM = (Bot.Status.STOPPED, Bot.Status.ERROR)
+STOP_FROM = (Bot.Status.RUNNING, Bot.Status.PAUSED, Bot.Status.HALTED, Bot.Status.ERROR)
+PAUSE_FROM = (Bot.Status.RUNNING, Bot.Status.HALTED)
+RESUME_FROM = (Bot.Status.PAUSED, Bot.Status.HALTED)
+
+
+def replay_now(bot: Bot, wall_now: datetime | None = None) -> datetime | None:
+    """The replay clock of a replay bot: replay_start, plus the replay time already run, plus the wall
+    time since the last start multiplied by the speed. None for other modes or before a first start."""
+    if bot.mode != Bot.Mode.REPLAY or bot.replay_start is None:
+        return None
+    elapsed = bot.replay_offset or timedelta(0)
+    if bot.replay_started_at is not None:
+        wall_now = wall_now or timezone.now()
+        elapsed += (wall_now - bot.replay_started_at) * bot.replay_speed
+    return bot.replay_start + elapsed
+
+
+def _frozen_clock_fields(bot: Bot, now: datetime) -> dict:
+    """Stop the replay clock where it is, so a later start or resume carries on from the same candle."""
+    if bot.mode != Bot.Mode.REPLAY or bot.replay_started_at is None:
+        return {}
+    return {"replay_offset": replay_now(bot, now) - bot.replay_start, "replay_started_at": None}
+
+
+def _change(bot: Bot, allowed, fields: dict, kind: str, message: str, *, actor, source: str) -> Bot:
+    now = timezone.now()
+    fields = {"status_changed_at": now, **fields}
+    with transaction.atomic():
+        changed = Bot.objects.filter(pk=bot.pk, status__in=allowed).update(**fields)
+        if not changed:
+            current = Bot.objects.filter(pk=bot.pk).values_list("status", flat=True).first()
+            raise BotControlError(
+                f"Cannot {kind} bot {bot.name!r}: it is {current or 'gone'}; "
+                f"{kind} works from {', '.join(str(s) for s in allowed)}."
+            )
+        BotEvent.objects.create(
+            bot=bot, kind=kind, message=message, actor=actor if getattr(actor, "pk", None) else None, source=source
+        )
+    bot.refresh_from_db()
+    from bots.live import publish_bot_update
+
+    publish_bot_update(bot.pk)
+    return bot
+
+
+def _who(actor, source: str) -> str:
+    name = getattr(actor, "get_username", lambda: "")()
+    return f"{source} ({name})" if name else source
+
+
+def start_bot(bot: Bot, *, actor=None, source: str = "web") -> Bot:
+    """stopped/error -> running. The first tick reconciles open orders and the position with the exchange."""
+    problem = start_problem(bot)
+    if problem:
+        raise BotControlError(problem)
+    now = timezone.now()
+    fields = {
+        "status": Bot.Status.RUNNING, "status_reason": f"Started by {_who(actor, source)}.", "started_at": now,
+        "stopped_at": None, "halted_until": None, "needs_reconcile": True, "lease_until": None,
+        "next_tick_at": None,
+    }
+    if bot.mode == Bot.Mode.REPLAY:
+        fields["replay_started_at"] = now
+    return _change(bot, START_FROM, fields, BotEvent.Kind.START, fields["status_reason"], actor=actor, source=source)
+
+
+def start_problem(bot: Bot) -> str:
+    """Why this bot cannot start, or "" when it can."""
+    account = bot.exchange_account
+    if account.status == account.Status.INVALID:
+        return f"The exchange account {account.label!r} has rejected keys: fix them before starting the bot."
+    if bot.mode == Bot.Mode.LIVE and account.mode == account.Mode.PAPER:
+        return f"A live bot needs a live or testnet exchange account; {account.label!r} is a paper account."
+    if bot.mode == Bot.Mode.REPLAY and bot.replay_start is None:
+        return "A replay bot needs a replay start time (the first candle to replay from)."
+    if getattr(bot, "strategy_id", True) is None:
+        return "The bot has no strategy configured."
+    return ""
+
+
+def stop_bot(bot: Bot, *, actor=None, source: str = "web") -> Bot:
+    """Any active state -> stopped. An open position stays open (and its protective orders in place)."""
+    now = timezone.now()
+    fields = {
+        "status": Bot.Status.STOPPED, "status_reason": f"Stopped by {_who(actor, source)}.", "stopped_at": now,
+        "lease_until": None, **_frozen_clock_fields(bot, now),
+    }
+    return _change(bot, STOP_FROM, fields, BotEvent.Kind.STOP, fields["status_reason"], actor=actor, source=source)
+
+
+def pause_bot(bot: Bot, *, actor=None, source: str = "web") -> Bot:
+    """running/halted -> paused: no ticks until resumed (the replay clock stands still)."""
+    now = timezone.now()
+    fields = {"status": Bot.Status.PAUSED, "status_reason": f"Paused by {_who(actor, source)}.",
+              **_frozen_clock_fields(bot, now)}
+    return _change(bot, PAUSE_FROM, fields, BotEvent.Kind.PAUSE, fields["status_reason"], actor=actor, source=source)
+
+
+def resume_bot(bot: Bot, *, actor=None, source: str = "web") -> Bot:
+    """paused/halted -> running. Resuming a halted bot clears the halt: the drawdown rule then measures
+    from the equity at resume (a new peak), as the user has accepted the loss so far."""
+    now = timezone.now()
+    fields = {
+        "status": Bot.Status.RUNNING, "status_reason": f"Resumed by {_who(actor, source)}.", "halted_until": None,
+        "needs_reconcile": True,
+    }
+    if bot.status == Bot.Status.HALTED:
+        fields["equity_peak"] = None
+    if bot.mode == Bot.Mode.REPLAY and bot.replay_started_at is None:
+        fields["replay_started_at"] = now
+    return _change(bot, RESUME_FROM, fields, BotEvent.Kind.RESUME, fields["status_reason"], actor=actor,
+                   source=source)
+
+
+ACTIONS = {"start": start_bot, "stop": stop_bot, "pause": pause_bot, "resume": resume_bot}

@@ -44,6 +44,7 @@ class Bot(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bots")
     name = models.CharField(max_length=100)
     exchange_account = models.ForeignKey("exchanges.ExchangeAccount", on_delete=models.PROTECT, related_name="bots")
+    strategy = models.ForeignKey("strategies.StrategyConfig", on_delete=models.PROTECT, related_name="bots")
     symbol = models.CharField(max_length=30, help_text="Market symbol, e.g. BTC/USDT")
     timeframe = models.CharField(max_length=5, default="5m")
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.PAPER)
@@ -91,7 +92,8 @@ class Bot(models.Model):
     halted_until = models.DateTimeField(null=True, blank=True, help_text="A timed halt or cooldown ends then.")
     last_candle_at = models.DateTimeField(null=True, blank=True, help_text="Open time of the last processed candle.")
     next_tick_at = models.DateTimeField(
-        null=True, blank=True, db_index=True, help_text="Exchange-clock time when the next candle has closed."
+        null=True, blank=True, db_index=True,
+        help_text="Wall-clock time by which the next candle will have closed (on the bot's exchange clock).",
     )
     lease_until = models.DateTimeField(null=True, blank=True, help_text="A worker holds this bot until then.")
     needs_reconcile = models.BooleanField(

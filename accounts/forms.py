@@ -18,7 +18,9 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
     error_messages = {
         **AuthenticationForm.error_messages,
-        "throttled": "Too many failed logins for this account or from this address. Try again in %(minutes)s minute(s).",
+        "throttled": (
+            "Too many failed logins for this account or from this address. Try again in %(minutes)s minute(s)."
+        ),
     }
 
     def clean(self):

@@ -6,4 +6,8 @@ app_name = "exchanges"
 
 urlpatterns = [
     path("", views.account_list, name="list"),
+    path("accounts/new/", views.account_create, name="create"),
+    path("accounts/<uuid:pk>/", views.account_detail, name="detail"),
+    path("accounts/<uuid:pk>/edit/", views.account_edit, name="edit"),
+    path("accounts/<uuid:pk>/delete/", views.account_delete, name="delete"),
 ]

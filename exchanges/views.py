@@ -1,10 +1,64 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""Pages to add, list, edit and delete a user's exchange accounts. Secrets are only ever shown masked."""
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from exchanges.forms import EXCHANGE_CHOICES, ExchangeAccountForm
 from exchanges.models import ExchangeAccount
+
+
+def _own_account(request, pk):
+    return get_object_or_404(ExchangeAccount.objects.for_user(request.user), pk=pk)
 
 
 @login_required
 def account_list(request):
     accounts = ExchangeAccount.objects.for_user(request.user)
     return render(request, "exchanges/account_list.html", {"accounts": accounts})
+
+
+@login_required
+def account_detail(request, pk):
+    return render(request, "exchanges/account_detail.html", {"account": _own_account(request, pk)})
+
+
+@sensitive_post_parameters(*ExchangeAccountForm.SECRET_FIELDS)
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_create(request):
+    form = ExchangeAccountForm(request.POST or None, owner=request.user)
+    if request.method == "POST" and form.is_valid():
+        account = form.save()
+        messages.success(request, f"Exchange account “{account.label}” added.")
+        return redirect("exchanges:detail", pk=account.pk)
+    return render(request, "exchanges/account_form.html", {"form": form, "exchanges": EXCHANGE_CHOICES})
+
+
+@sensitive_post_parameters(*ExchangeAccountForm.SECRET_FIELDS)
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_edit(request, pk):
+    account = _own_account(request, pk)
+    form = ExchangeAccountForm(request.POST or None, instance=account, owner=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Exchange account “{account.label}” saved.")
+        return redirect("exchanges:detail", pk=account.pk)
+    return render(
+        request, "exchanges/account_form.html", {"form": form, "account": account, "exchanges": EXCHANGE_CHOICES}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete(request, pk):
+    account = _own_account(request, pk)
+    if request.method == "POST":
+        label = account.label
+        account.delete()
+        messages.success(request, f"Exchange account “{label}” deleted; its keys are gone from the database.")
+        return redirect("exchanges:list")
+    return render(request, "exchanges/account_confirm_delete.html", {"account": account})

@@ -112,6 +112,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "tradingbot.urls"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "tradingbot.exception_filter.AlwaysSafeExceptionReporterFilter"
 ASGI_APPLICATION = "tradingbot.asgi.application"
 WSGI_APPLICATION = None
 
@@ -189,6 +190,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+if env_bool("FAST_PASSWORD_HASHING", False):
+    # Tests only (set by conftest.py, inherited by the servers tests start): hashing cost is not under test.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "accounts:login"

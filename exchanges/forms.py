@@ -1,0 +1,117 @@
+"""The exchange-account form: secrets are write-only fields (never rendered back), checked for size and text."""
+
+import ccxt
+from django import forms
+
+from exchanges.models import ExchangeAccount
+
+MAX_SECRET_LENGTH = 512  # the longest real API secrets (e.g. PEM-less RSA keys are not accepted here) are ~100-200
+
+
+class SecretInput(forms.PasswordInput):
+    """A password input that never renders a value, even when the form is re-shown after an error."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"autocomplete": "off", "spellcheck": "false", **(attrs or {})}, render_value=False)
+
+
+def clean_secret_text(value: str, label: str) -> str:
+    value = value.strip()
+    if len(value) > MAX_SECRET_LENGTH:
+        raise forms.ValidationError(
+            f"{label} is {len(value)} characters long; an API credential is at most {MAX_SECRET_LENGTH}."
+        )
+    if "\ufffd" in value:
+        raise forms.ValidationError(f"{label} is not valid UTF-8 text; paste it again from the exchange's page.")
+    if any(ch in value for ch in "\r\n\t\x00") or not value.isprintable():
+        raise forms.ValidationError(f"{label} contains control or non-printable characters; paste it again.")
+    return value
+
+
+class ExchangeAccountForm(forms.ModelForm):
+    api_key = forms.CharField(label="API key", required=False, widget=SecretInput(), strip=False)
+    api_secret = forms.CharField(label="API secret", required=False, widget=SecretInput(), strip=False)
+    passphrase = forms.CharField(
+        label="Passphrase", required=False, widget=SecretInput(), strip=False,
+        help_text="Only some exchanges (OKX, KuCoin, Coinbase) use one.",
+    )
+
+    SECRET_FIELDS = ("api_key", "api_secret", "passphrase")
+
+    class Meta:
+        model = ExchangeAccount
+        fields = ["label", "exchange_id", "mode"]
+        widgets = {"exchange_id": forms.TextInput(attrs={"list": "ccxt-exchanges", "autocomplete": "off"})}
+        help_texts = {
+            "exchange_id": "The ccxt id of the exchange, e.g. binance, kraken, okx, bybit.",
+            "mode": "Paper trades with simulated money at real prices and needs no keys.",
+        }
+
+    def __init__(self, *args, owner=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if owner is not None:
+            self.instance.owner = owner
+        self.editing = self.instance is not None and not self.instance._state.adding
+        for name in self.SECRET_FIELDS:
+            field = self.fields[name]
+            field.max_length = None  # checked in clean_secret_text with a clearer message
+            if self.editing and getattr(self.instance, name):
+                field.help_text = (
+                    f"Stored: {self.instance.masked(name)}. Leave empty to keep it, or type a new value to replace it."
+                )
+
+    def clean_exchange_id(self):
+        value = self.cleaned_data["exchange_id"].strip().lower()
+        if value not in ccxt.exchanges:
+            raise forms.ValidationError(
+                f"“{value[:50]}” is not an exchange ccxt knows. Examples: binance, kraken, okx, bybit, coinbase."
+            )
+        return value
+
+    def clean_label(self):
+        label = self.cleaned_data["label"].strip()
+        if not label:
+            raise forms.ValidationError("Give the account a name, e.g. “Binance main”.")
+        others = ExchangeAccount.objects.filter(owner=self.instance.owner, label=label).exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError(f"You already have an exchange account called “{label}”.")
+        return label
+
+    def _clean_secret(self, name: str, label: str) -> str:
+        return clean_secret_text(self.cleaned_data.get(name) or "", label)
+
+    def clean_api_key(self):
+        return self._clean_secret("api_key", "API key")
+
+    def clean_api_secret(self):
+        return self._clean_secret("api_secret", "API secret")
+
+    def clean_passphrase(self):
+        return self._clean_secret("passphrase", "Passphrase")
+
+    def clean(self):
+        cleaned = super().clean()
+        mode = cleaned.get("mode")
+        if mode and mode != ExchangeAccount.Mode.PAPER:
+            for name, label in (("api_key", "API key"), ("api_secret", "API secret")):
+                has_new = bool(cleaned.get(name))
+                has_stored = self.editing and bool(getattr(self.instance, name, None))
+                if not has_new and not has_stored and name not in self.errors:
+                    self.add_error(name, f"{label} is needed for {mode} trading.")
+        return cleaned
+
+    def save(self, commit=True):
+        account = super().save(commit=False)
+        for name in self.SECRET_FIELDS:
+            value = self.cleaned_data.get(name)
+            if value:  # empty on edit means "keep what is stored"
+                setattr(account, name, value)
+        if self.editing and any(self.cleaned_data.get(n) for n in self.SECRET_FIELDS):
+            account.status = ExchangeAccount.Status.UNTESTED
+            account.status_detail = ""
+        if commit:
+            account.save()
+        return account
+
+
+EXCHANGE_CHOICES = sorted(ccxt.exchanges)

@@ -1,26 +1,88 @@
-"""The websocket a page opens to receive live updates for its user."""
+"""The websocket a page opens to receive live updates: `ws/live/?bot=<id>&after=<last message id>`.
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+Without `bot` it joins the user's own group (the dashboard); with it, that bot's group, only if the bot
+is the user's. Anonymous connections close with 4401, foreign or unknown bots with 4403. After joining,
+it sends the group's messages newer than `after` (catch-up for a page that reconnects), then live ones.
+"""
+
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from bots import live
+from bots.models import Bot
+from bots.relay import relay
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
 
 
 def user_group(user_id: int) -> str:
-    return f"user-{user_id}"
+    return live.user_group(user_id)
 
 
-class LiveConsumer(AsyncJsonWebsocketConsumer):
+def query_int(query: dict, name: str) -> int | None:
+    values = query.get(name)
+    if not values:
+        return None
+    try:
+        return int(values[0])
+    except ValueError:
+        return None
+
+
+@database_sync_to_async
+def owned_bot_exists(user, bot_id: int) -> bool:
+    return Bot.objects.for_user(user).filter(pk=bot_id).exists()
+
+
+@database_sync_to_async
+def catch_up(group: str, after: int) -> list[str]:
+    return [live.wrap(m.pk, m.html) for m in live.messages_after(group, after)]
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    groups_joined: list[str] = []
+    uses_relay = False
+
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=4401)
+            await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        self.groups_joined = [user_group(user.pk)]
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        if "bot" in query:
+            bot_id = query_int(query, "bot")
+            if bot_id is None or not await owned_bot_exists(user, bot_id):
+                await self.close(code=CLOSE_FORBIDDEN)
+                return
+            group = live.bot_group(bot_id)
+        else:
+            group = live.user_group(user.pk)
+
+        # Join first, then start the relay (its cursor is read now), then catch up: every message is
+        # either newer than the relay's cursor or read by the catch-up, never neither.
+        self.groups_joined = [group]
+        await self.channel_layer.group_add(group, self.channel_name)
+        if not live.redis_enabled():
+            await relay.acquire()
+            self.uses_relay = True
         await self.accept()
+        after = query_int(query, "after")
+        if after is not None:
+            for text in await catch_up(group, after):
+                await self.send(text_data=text)
 
     async def disconnect(self, code):
-        for group in getattr(self, "groups_joined", []):
+        for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
+        if self.uses_relay:
+            self.uses_relay = False
+            await relay.release()
+
+    async def receive(self, text_data=None, bytes_data=None):
+        """Pages only listen; anything sent is ignored."""
 
     async def live_update(self, event):
         await self.send(text_data=event["html"])

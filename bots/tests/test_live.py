@@ -1,0 +1,83 @@
+"""bots.live: publishing writes the catch-up log, renders the fragments, and prunes old rows."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from bots import live
+from bots.models import Bot, LiveMessage
+from exchanges.models import ExchangeAccount
+
+
+def make_user(username="alice"):
+    return get_user_model().objects.create_user(username=username, password="a-long-password-1")
+
+
+def make_bot(owner, name="rsi bot", **fields):
+    account, _ = ExchangeAccount.objects.get_or_create(
+        owner=owner, label="paper", defaults={"exchange_id": "binance", "mode": "paper"}
+    )
+    fields.setdefault("symbol", "BTC/USDT")
+    strategy_field = next((f for f in Bot._meta.fields if f.name == "strategy"), None)
+    if strategy_field is not None and "strategy" not in fields:
+        fields["strategy"] = make_strategy_config(owner)
+    return Bot.objects.create(owner=owner, name=name, exchange_account=account, **fields)
+
+
+def make_strategy_config(owner):
+    from strategies.models import StrategyConfig
+
+    config, _ = StrategyConfig.objects.get_or_create(
+        owner=owner, name="rsi cross", defaults={"strategy": "rsi_cross", "params": {}}
+    )
+    return config
+
+
+@pytest.mark.django_db
+def test_publish_bot_update_writes_one_message_per_group():
+    alice = make_user()
+    bot = make_bot(alice)
+    live.publish_bot_update(bot.pk)
+    groups = sorted(LiveMessage.objects.values_list("group", flat=True))
+    assert groups == [f"bot-{bot.pk}", f"user-{alice.pk}"]
+    bot_message = LiveMessage.objects.get(group=f"bot-{bot.pk}")
+    assert f'id="bot-{bot.pk}-status"' in bot_message.html
+    assert 'hx-swap-oob="true"' in bot_message.html
+
+
+@pytest.mark.django_db
+def test_publish_for_a_missing_bot_does_nothing():
+    live.publish_bot_update(987654)
+    assert LiveMessage.objects.count() == 0
+
+
+def test_wrap_carries_the_message_id():
+    text = live.wrap(42, "<p id='x'>hi</p>")
+    assert live.message_id_of(text) == 42
+    assert text.endswith("<p id='x'>hi</p>")
+
+
+@pytest.mark.django_db
+def test_messages_after_and_last_message_id():
+    ids = [live.publish("user-1", f"<p>{n}</p>").pk for n in range(5)]
+    live.publish("user-2", "<p>other</p>")
+    assert [m.pk for m in live.messages_after("user-1", ids[1])] == ids[2:]
+    assert [m.pk for m in live.messages_after("user-1", 0, limit=2)] == ids[3:]
+    assert live.last_message_id("user-1") == ids[-1]
+    assert live.last_message_id("user-99") == 0
+
+
+@pytest.mark.django_db
+def test_prune_deletes_only_old_rows_and_at_most_once_a_minute(monkeypatch):
+    old = live.publish("user-1", "<p>old</p>")
+    LiveMessage.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=2))
+    fresh = live.publish("user-1", "<p>fresh</p>")
+    monkeypatch.setattr(live, "_last_prune", None)
+    now = timezone.now()
+    assert live.prune_old_messages_sometimes(now) == 1
+    assert list(LiveMessage.objects.values_list("pk", flat=True)) == [fresh.pk]
+    LiveMessage.objects.filter(pk=fresh.pk).update(created_at=now - timedelta(hours=2))
+    assert live.prune_old_messages_sometimes(now + timedelta(seconds=10)) == 0
+    assert live.prune_old_messages_sometimes(now + timedelta(minutes=2)) == 1

@@ -1,0 +1,62 @@
+"""The relay tails LiveMessage and group_sends each new row once, in order, and looks again for skipped ids."""
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+
+from bots import live
+from bots.models import LiveMessage
+from bots.relay import Relay
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+async def subscribe(group):
+    layer = get_channel_layer()
+    channel = await layer.new_channel("test.")
+    await layer.group_add(group, channel)
+    return layer, channel
+
+
+async def test_relay_sends_new_rows_once_in_order_and_not_old_ones():
+    old = await database_sync_to_async(live.publish)("user-7", "<p>before the relay</p>")
+    relay = Relay()
+    relay.cursor = await database_sync_to_async(relay.newest_id)()
+    assert relay.cursor == old.pk
+    layer, channel = await subscribe("user-7")
+    first = await database_sync_to_async(live.publish)("user-7", "<p>one</p>")
+    second = await database_sync_to_async(live.publish)("user-7", "<p>two</p>")
+    await database_sync_to_async(live.publish)("user-8", "<p>someone else</p>")
+    if live.redis_enabled():  # publish already sent these directly: drain them
+        for _ in range(2):
+            await layer.receive(channel)
+    assert await relay.poll_once() == 3
+    got = [await layer.receive(channel) for _ in range(2)]
+    assert [m["id"] for m in got] == [first.pk, second.pk]
+    assert "<p>one</p>" in got[0]["html"] and live.message_id_of(got[0]["html"]) == first.pk
+    assert await relay.poll_once() == 0
+    await layer.group_discard("user-7", channel)
+
+
+async def test_relay_looks_again_for_an_id_committed_late():
+    relay = Relay()
+    relay.cursor = await database_sync_to_async(relay.newest_id)()
+    layer, channel = await subscribe("user-9")
+    a = await database_sync_to_async(live.publish)("user-9", "<p>a</p>")
+    b = await database_sync_to_async(live.publish)("user-9", "<p>b</p>")
+    # Pretend b was visible before a (PostgreSQL can commit sequence values out of order).
+    await database_sync_to_async(LiveMessage.objects.filter(pk=a.pk).update)(group="hidden")
+    hidden_html = a.html
+    await database_sync_to_async(LiveMessage.objects.filter(pk=a.pk).delete)()
+    if live.redis_enabled():
+        for _ in range(2):
+            await layer.receive(channel)
+    assert await relay.poll_once() == 1
+    assert a.pk in relay.gaps
+    # Now a "commits": the relay finds it on the next round although its id is below the cursor.
+    await database_sync_to_async(LiveMessage.objects.create)(pk=a.pk, group="user-9", html=hidden_html)
+    assert await relay.poll_once() == 1
+    assert relay.cursor == b.pk and a.pk not in relay.gaps
+    ids = [(await layer.receive(channel))["id"] for _ in range(2)]
+    assert ids == [b.pk, a.pk]
+    await layer.group_discard("user-9", channel)

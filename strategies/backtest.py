@@ -1,0 +1,222 @@
+"""The backtester: one numba pass over numpy arrays with the execution rules of exchanges.execution,
+then the metrics, the equity curve and the list of trades."""
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+from numba import njit
+
+from exchanges import execution as ex
+
+EXIT_SIGNAL = 4
+EXIT_END = 5
+EXIT_REASONS = {**ex.EXIT_REASONS, EXIT_SIGNAL: "signal", EXIT_END: "end"}
+
+
+@dataclass(frozen=True)
+class BacktestSettings:
+    """Costs and exits. Fractions: fee 0.001 = 0.1 % per side; stop_loss 0.02 = 2 % below entry; 0 = off."""
+
+    cash: float = 10_000.0
+    fee: float = 0.001
+    slippage: float = 0.0
+    stop_loss: float = 0.0
+    take_profit: float = 0.0
+    trailing_stop: float = 0.0
+    stake: float = 1.0  # fraction of current equity put into each entry
+
+    def __post_init__(self):
+        errors = self.errors()
+        if errors:
+            raise ValueError("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+    def errors(self) -> dict[str, str]:
+        """field -> message for values out of range (stops and trailing below 100 %, cash above 0)."""
+        rules = {"cash": (0.0, math.inf, False), "fee": (0.0, 0.5, True), "slippage": (0.0, 0.5, True),
+                 "stop_loss": (0.0, 1.0, False), "take_profit": (0.0, 100.0, True),
+                 "trailing_stop": (0.0, 1.0, False), "stake": (0.0, 1.0, True)}
+        errors = {}
+        for name, (low, high, high_allowed) in rules.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                errors[name] = f"must be a finite number, not {value!r}"
+            elif value < low or value > high or (value == high and not high_allowed) or (
+                name in ("cash", "stake") and value == low
+            ):
+                upper = f"{high:g}" if high_allowed else f"below {high:g}"
+                errors[name] = f"must be from {low:g} to {upper}, not {value:g}" if name not in (
+                    "cash", "stake") else f"must be above 0 and at most {high:g}, not {value:g}"
+        return errors
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class BacktestResult:
+    metrics: dict
+    trades: list[dict]
+    equity: pd.Series = field(repr=False)
+
+
+@njit(cache=True)
+def simulate(open_, high, low, close, signals, cash, fee, slippage, stop_loss, take_profit, trailing, stake):
+    """The execution model over every candle. Returns (equity at each close, exposure count, trade arrays).
+
+    A signal on candle i fills at the open of i+1. A protective exit is checked from the entry candle on;
+    the trailing peak counts the entry price and the highs of candles before the one checked. After a
+    protective exit on candle j a BUY on j opens at j+1. A SELL while flat and a BUY while long are ignored.
+    """
+    n = len(close)
+    equity = np.empty(n)
+    max_trades = n // 2 + 1
+    t_entry_i = np.empty(max_trades, np.int64)
+    t_exit_i = np.empty(max_trades, np.int64)
+    t_entry_p = np.empty(max_trades)
+    t_exit_p = np.empty(max_trades)
+    t_size = np.empty(max_trades)
+    t_fee = np.empty(max_trades)
+    t_pnl = np.empty(max_trades)
+    t_reason = np.empty(max_trades, np.int64)
+    count = 0
+    exposed = 0
+    units = 0.0
+    spent = 0.0
+    entry = 0.0
+    entry_fee = 0.0
+    peak = 0.0
+    long = False
+    for i in range(n):
+        if i > 0:
+            previous = signals[i - 1]
+            if previous == 1 and not long:
+                entry = ex.buy_price(open_[i], slippage)
+                spent = cash * stake
+                units = ex.entry_units(spent, entry, fee)
+                entry_fee = ex.entry_fee(units, entry, fee)
+                cash -= spent
+                peak = entry
+                long = True
+                t_entry_i[count] = i
+                t_entry_p[count] = entry
+            elif previous == -1 and long:
+                price = ex.sell_price(open_[i], slippage)
+                proceeds = ex.exit_proceeds(units, price, fee)
+                cash += proceeds
+                t_exit_i[count] = i
+                t_exit_p[count] = price
+                t_size[count] = units
+                t_fee[count] = entry_fee + ex.exit_fee(units, price, fee)
+                t_pnl[count] = proceeds - spent
+                t_reason[count] = EXIT_SIGNAL
+                count += 1
+                long = False
+                units = 0.0
+        if long:
+            exposed += 1
+            stop = ex.stop_level(entry, stop_loss, trailing, peak)
+            target = entry * (1.0 + take_profit) if take_profit > 0.0 else 0.0
+            trailing_active = ex.stop_is_trailing(entry, stop_loss, trailing, peak)
+            level, reason = ex.protective_exit(open_[i], high[i], low[i], stop, target, trailing_active)
+            if reason != ex.NO_EXIT:
+                # A stop fills as a market order (slippage); a take-profit is a limit order (its price).
+                price = level if reason == ex.EXIT_TAKE_PROFIT else ex.sell_price(level, slippage)
+                proceeds = ex.exit_proceeds(units, price, fee)
+                cash += proceeds
+                t_exit_i[count] = i
+                t_exit_p[count] = price
+                t_size[count] = units
+                t_fee[count] = entry_fee + ex.exit_fee(units, price, fee)
+                t_pnl[count] = proceeds - spent
+                t_reason[count] = reason
+                count += 1
+                long = False
+                units = 0.0
+            elif high[i] > peak:
+                peak = high[i]
+        equity[i] = cash + units * close[i]
+    if long:
+        # Still open at the end: valued at the last close, no exit fee (nothing was sold).
+        t_exit_i[count] = n - 1
+        t_exit_p[count] = close[n - 1]
+        t_size[count] = units
+        t_fee[count] = entry_fee
+        t_pnl[count] = units * close[n - 1] - spent
+        t_reason[count] = EXIT_END
+        count += 1
+    return (equity, exposed, t_entry_i[:count], t_exit_i[:count], t_entry_p[:count], t_exit_p[:count],
+            t_size[:count], t_fee[:count], t_pnl[:count], t_reason[:count])
+
+
+def _periods_per_year(index: pd.DatetimeIndex) -> float:
+    if len(index) < 2:
+        return 0.0
+    step = np.median(np.diff(index.asi8[: min(len(index), 10_000)])) / 1e9
+    return 365.25 * 86400 / step if step > 0 else 0.0
+
+
+def compute_metrics(equity: np.ndarray, close: np.ndarray, pnl: np.ndarray, exposed: int, cash: float,
+                    periods_per_year: float) -> dict:
+    """Plain floats (JSON-ready); a ratio with nothing to divide by is None."""
+    n = len(equity)
+    peaks = np.maximum.accumulate(equity)
+    drawdown = float(np.max(1.0 - equity / peaks)) if n else 0.0
+    returns = np.diff(equity) / equity[:-1] if n > 1 else np.zeros(0)
+    sharpe = sortino = None
+    if len(returns) > 1 and periods_per_year > 0:
+        mean = float(returns.mean())
+        std = float(returns.std(ddof=1))
+        downside = float(np.sqrt(np.mean(np.minimum(returns, 0.0) ** 2)))
+        scale = math.sqrt(periods_per_year)
+        sharpe = mean / std * scale if std > 0 else None
+        sortino = mean / downside * scale if downside > 0 else None
+    wins = pnl[pnl > 0]
+    losses = pnl[pnl < 0]
+    return {
+        "start_cash": cash,
+        "end_equity": float(equity[-1]) if n else cash,
+        "total_return": float(equity[-1] / cash - 1.0) if n else 0.0,
+        "buy_and_hold_return": float(close[-1] / close[0] - 1.0) if n else 0.0,
+        "max_drawdown": drawdown,
+        "sharpe": sharpe,
+        "sortino": sortino,
+        "win_rate": float(len(wins) / len(pnl)) if len(pnl) else None,
+        "profit_factor": float(wins.sum() / -losses.sum()) if len(losses) else None,
+        "trades": int(len(pnl)),
+        "exposure": float(exposed / n) if n else 0.0,
+        "candles": int(n),
+    }
+
+
+def run_backtest(candles: pd.DataFrame, signals: np.ndarray, settings: BacktestSettings | None = None
+                 ) -> BacktestResult:
+    """Backtest precomputed signals (+1/-1/0, one per candle) on candles (DatetimeIndex UTC, float64 OHLCV)."""
+    settings = settings or BacktestSettings()
+    if len(signals) != len(candles):
+        raise ValueError(f"{len(signals)} signals for {len(candles)} candles")
+    columns = [np.ascontiguousarray(candles[c].to_numpy(np.float64)) for c in ("open", "high", "low", "close")]
+    (equity, exposed, entry_i, exit_i, entry_p, exit_p, size, fee, pnl, reason) = simulate(
+        *columns, np.ascontiguousarray(signals, dtype=np.int8), float(settings.cash), float(settings.fee),
+        float(settings.slippage), float(settings.stop_loss), float(settings.take_profit),
+        float(settings.trailing_stop), float(settings.stake),
+    )
+    index = candles.index
+    metrics = compute_metrics(equity, columns[3], pnl, exposed, settings.cash, _periods_per_year(index))
+    times = index[entry_i], index[exit_i]
+    trades = [
+        {
+            "entry_time": times[0][k].isoformat().replace("+00:00", "Z"),
+            "entry_price": float(entry_p[k]),
+            "exit_time": times[1][k].isoformat().replace("+00:00", "Z"),
+            "exit_price": float(exit_p[k]),
+            "size": float(size[k]),
+            "fee": float(fee[k]),
+            "pnl": float(pnl[k]),
+            "return": float(pnl[k] / (size[k] * entry_p[k] * (1.0 + settings.fee))),
+            "exit_reason": EXIT_REASONS[int(reason[k])],
+        }
+        for k in range(len(pnl))
+    ]
+    return BacktestResult(metrics, trades, pd.Series(equity, index=index, name="equity"))

@@ -72,3 +72,108 @@ class ExchangeAccount(models.Model):
     @property
     def needs_keys(self) -> bool:
         return self.mode != self.Mode.PAPER
+
+
+class Candle(models.Model):
+    """One OHLCV candle as the exchange published it; `time` is the open time (UTC).
+
+    Prices are market data, not ledger money: float64 like the numpy arrays they feed, not Decimal.
+    """
+
+    exchange = models.CharField(max_length=50)
+    symbol = models.CharField(max_length=30)
+    timeframe = models.CharField(max_length=5)
+    time = models.DateTimeField()
+    open = models.FloatField()
+    high = models.FloatField()
+    low = models.FloatField()
+    close = models.FloatField()
+    volume = models.FloatField()
+
+    class Meta:
+        ordering = ["exchange", "symbol", "timeframe", "time"]
+        constraints = [
+            models.UniqueConstraint(fields=["exchange", "symbol", "timeframe", "time"], name="unique_candle"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.exchange} {self.symbol} {self.timeframe} {self.time:%Y-%m-%d %H:%M}"
+
+
+SIM_MONEY = {"max_digits": 36, "decimal_places": 16}
+
+
+class SimWallet(models.Model):
+    """The balances and orders of one simulated exchange (paper or replay), e.g. "account:<uuid>", "bot:<id>"."""
+
+    key = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class SimBalance(models.Model):
+    wallet = models.ForeignKey(SimWallet, on_delete=models.CASCADE, related_name="balances")
+    asset = models.CharField(max_length=20)
+    free = models.DecimalField(default=0, **SIM_MONEY)
+    used = models.DecimalField(default=0, **SIM_MONEY)
+
+    class Meta:
+        ordering = ["wallet", "asset"]
+        constraints = [models.UniqueConstraint(fields=["wallet", "asset"], name="unique_sim_balance")]
+
+    def __str__(self) -> str:
+        return f"{self.asset} {self.free} free, {self.used} used"
+
+    @property
+    def total(self):
+        return self.free + self.used
+
+
+class SimOrder(models.Model):
+    """An order on a simulated exchange, processed lazily candle by candle up to the exchange's now()."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Filled"
+        CANCELED = "canceled", "Canceled"
+        REJECTED = "rejected", "Rejected"
+        EXPIRED = "expired", "Expired"
+
+    wallet = models.ForeignKey(SimWallet, on_delete=models.CASCADE, related_name="orders")
+    client_order_id = models.CharField(max_length=64)
+    symbol = models.CharField(max_length=30)
+    side = models.CharField(max_length=4)
+    type = models.CharField(max_length=12)
+    amount = models.DecimalField(null=True, blank=True, **SIM_MONEY)
+    quote_amount = models.DecimalField(null=True, blank=True, **SIM_MONEY)
+    price = models.DecimalField(null=True, blank=True, **SIM_MONEY)
+    stop_price = models.DecimalField(null=True, blank=True, **SIM_MONEY)
+    # Bracket (long exit): either fractions of entry_price or absolute prices; see exchanges.clients.simulated.
+    bracket = models.JSONField(default=dict, blank=True)
+    peak = models.FloatField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    filled = models.DecimalField(default=0, **SIM_MONEY)
+    cost = models.DecimalField(default=0, **SIM_MONEY)
+    fee = models.DecimalField(default=0, **SIM_MONEY)
+    reserved = models.DecimalField(default=0, **SIM_MONEY)
+    reason = models.CharField(max_length=200, blank=True, default="")
+    placed_at = models.DateTimeField(help_text="Exchange-clock time the order was placed.")
+    # Open time of the last candle this order was checked against: processing resumes after it.
+    processed_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True, help_text="Exchange-clock time of the last change.")
+
+    class Meta:
+        ordering = ["wallet", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["wallet", "client_order_id"], name="unique_sim_client_order_id"),
+        ]
+        indexes = [models.Index(fields=["wallet", "status"], name="simorder_wallet_status")]
+
+    def __str__(self) -> str:
+        return f"{self.client_order_id} {self.side} {self.type} {self.symbol} {self.status}"
+
+    @property
+    def exchange_order_id(self) -> str:
+        return f"sim-{self.pk}"

@@ -1,0 +1,89 @@
+"""Candle storage: upsert, range reads as a DataFrame, gaps, timeframes."""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from exchanges.candles import (
+    find_gaps,
+    frame_from_ohlcv,
+    last_candle_time,
+    load_candles,
+    timeframe_seconds,
+    upsert_candles,
+)
+from exchanges.models import Candle
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def synthetic(n: int, start=T0, step=300, seed=1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    close = 100 + np.cumsum(rng.normal(0, 1, n))
+    rows = [
+        [int((start.timestamp() + i * step) * 1000), c, c + 1, c - 1, c, float(i)]
+        for i, c in enumerate(close)
+    ]
+    return frame_from_ohlcv(rows)
+
+
+def test_timeframe_seconds():
+    assert timeframe_seconds("1m") == 60
+    assert timeframe_seconds("5m") == 300
+    assert timeframe_seconds("4h") == 14400
+    assert timeframe_seconds("1d") == 86400
+    for bad in ("", "5", "m5", "0m", "5x"):
+        with pytest.raises(ValueError, match="not a timeframe"):
+            timeframe_seconds(bad)
+
+
+def test_upsert_then_load_round_trips_and_updates_in_place():
+    frame = synthetic(50)
+    assert upsert_candles("binance", "BTC/USDT", "5m", frame) == 50
+    loaded = load_candles("binance", "BTC/USDT", "5m")
+    assert list(loaded.columns) == ["open", "high", "low", "close", "volume"]
+    assert loaded.index.name == "time" and str(loaded.index.tz) == "UTC"
+    assert all(loaded[c].dtype == np.float64 for c in loaded.columns)
+    pd.testing.assert_frame_equal(loaded, frame, check_freq=False)
+
+    changed = frame.copy()
+    changed["close"] = changed["close"] + 5
+    upsert_candles("binance", "BTC/USDT", "5m", changed.iloc[10:20])
+    assert Candle.objects.count() == 50
+    again = load_candles("binance", "BTC/USDT", "5m")
+    np.testing.assert_allclose(again["close"].iloc[10:20], frame["close"].iloc[10:20] + 5)
+    np.testing.assert_allclose(again["close"].iloc[:10], frame["close"].iloc[:10])
+
+
+def test_load_range_is_inclusive_and_scoped_to_series():
+    upsert_candles("binance", "BTC/USDT", "5m", synthetic(20))
+    upsert_candles("binance", "ETH/USDT", "5m", synthetic(20, seed=2))
+    upsert_candles("kraken", "BTC/USDT", "5m", synthetic(20, seed=3))
+    part = load_candles("binance", "BTC/USDT", "5m", start=T0 + timedelta(minutes=10), end=T0 + timedelta(minutes=30))
+    assert list(part.index) == [T0 + timedelta(minutes=m) for m in (10, 15, 20, 25, 30)]
+    assert load_candles("binance", "BTC/USDT", "1h").empty
+    assert last_candle_time("binance", "BTC/USDT", "5m") == T0 + timedelta(minutes=5 * 19)
+    assert last_candle_time("binance", "DOGE/USDT", "5m") is None
+
+
+def test_find_gaps_counts_missing_candles():
+    frame = synthetic(10)
+    holed = frame.drop(frame.index[[3, 6, 7]])
+    gaps = find_gaps(holed, "5m")
+    assert [(g[0], g[2]) for g in gaps] == [(frame.index[2], 1), (frame.index[5], 2)]
+    assert find_gaps(frame, "5m") == []
+
+
+def test_load_100k_candles_fast():
+    upsert_candles("binance", "BTC/USDT", "1m", synthetic(100_000, step=60))
+    started = time.perf_counter()
+    frame = load_candles("binance", "BTC/USDT", "1m")
+    elapsed = time.perf_counter() - started
+    assert len(frame) == 100_000 and frame.index.is_monotonic_increasing
+    # A generous bound (a shared 2-core machine); `make bench` prints the real figure.
+    assert elapsed < 2.0, f"loading 100,000 candles took {elapsed:.2f} s"

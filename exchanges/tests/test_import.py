@@ -1,0 +1,120 @@
+"""manage.py import_candles: every shipped file, idempotent re-import, JSON layout, malformed files refused."""
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from exchanges.candles import demo_files, load_candles
+from exchanges.models import Candle
+
+pytestmark = pytest.mark.django_db
+
+DATA = Path(settings.CANDLE_DATA_DIR)
+# (file, rows, gaps) from the data README.
+SHIPPED = {
+    "binance_BTC-USDT_5m.csv": (10_999, 0),
+    "binance_ETH-BTC_5m.csv": (5_760, 0),
+    "binance_LTC-BTC_5m.csv": (5_760, 0),
+    "binance_ADA-BTC_5m.csv": (5_720, 5),
+    "binance_UNNAMED-BTC_1m_gaps.csv": (13_681, 538),
+    "binance_XRP-ETH_1m.csv": (3_560, 0),
+}
+GOOD = "timestamp,open,high,low,close,volume\n1699999800000,10,11,9,10.5,3\n1700000100000,10.5,12,10,11,4\n"
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command("import_candles", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_data_is_shipped_in_the_project():
+    assert {f.path.name for f in demo_files()} == set(SHIPPED)
+    assert all(f.path.parent == DATA for f in demo_files())
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_import_every_shipped_file(name):
+    demo = next(f for f in demo_files() if f.path.name == name)
+    rows, gaps = SHIPPED[name]
+    out = run(str(demo.path), "--exchange", demo.exchange, "--symbol", demo.symbol, "--timeframe", demo.timeframe)
+    assert f"{rows} candles imported" in out
+    assert f", {gaps} gaps" in out
+    assert Candle.objects.filter(symbol=demo.symbol, timeframe=demo.timeframe).count() == rows
+
+
+def test_reimport_is_idempotent_and_demo_loads_btc():
+    run("--demo")
+    total = Candle.objects.count()
+    assert total == sum(r for r, _ in SHIPPED.values())
+    run("--demo")
+    assert Candle.objects.count() == total
+    btc = load_candles("binance", "BTC/USDT", "5m")
+    assert len(btc) == 10_999
+    assert btc.index[0].isoformat() == "2023-01-02T16:45:00+00:00"
+    assert btc.iloc[0]["open"] == 16727.3 and btc.iloc[0]["volume"] == 691.508
+
+
+def test_ccxt_json_layout(tmp_path):
+    path = tmp_path / "candles.json"
+    path.write_text(json.dumps([[1699999800000, 10, 11, 9, 10.5, 3], [1700000100000, 10.5, 12, 10, 11, 4]]))
+    out = run(str(path), "--exchange", "binance", "--symbol", "BTC/USDT", "--timeframe", "5m")
+    assert "2 candles imported" in out
+    assert list(load_candles("binance", "BTC/USDT", "5m")["close"]) == [10.5, 11.0]
+
+
+MALFORMED = {
+    "bad header": ("time,open,high,low,close,volume\n1699999800000,10,11,9,10.5,3\n", "line 1", "header must be"),
+    "non-numeric": (GOOD + "1700000400000,11,abc,10,11,1\n", "line 4", "high 'abc' is not a number"),
+    "high below low": (GOOD + "1700000400000,11,9,12,11,1\n", "line 4", "high 9.0 is below low 12.0"),
+    "unsorted": (GOOD + "1699999800000,11,12,10,11,1\n",
+                 "line 4", "is before the previous row"),
+    "duplicate": (GOOD + "1700000100000,11,12,10,11,1\n", "line 4", "duplicate time"),
+    "missing column": (GOOD + "1700000400000,11,12,10,11\n", "line 4", "expected 6 values"),
+    "off the timeframe": (GOOD + "1700000500000,11,12,10,11,1\n", "line 4", "not on a 5m boundary"),
+    "negative volume": (GOOD + "1700000400000,11,12,10,11,-1\n", "line 4", "volume -1.0 is negative"),
+    "empty": ("", "line 1", "empty"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MALFORMED))
+def test_malformed_file_is_refused_with_line_and_nothing_stored(tmp_path, kind):
+    existing = tmp_path / "existing.csv"
+    existing.write_text(GOOD)
+    run(str(existing), "--exchange", "binance", "--symbol", "ETH/USDT", "--timeframe", "5m")
+    before = Candle.objects.count()
+    text, where, message = MALFORMED[kind]
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(CommandError) as caught:
+        run(str(path), "--exchange", "binance", "--symbol", "BTC/USDT", "--timeframe", "5m")
+    assert "nothing imported" in str(caught.value)
+    assert where in str(caught.value) and message in str(caught.value)
+    assert Candle.objects.count() == before
+    assert not Candle.objects.filter(symbol="BTC/USDT").exists()  # not even the good rows before the bad one
+
+
+def test_malformed_json_refused(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps([[1699999800000, 10, 11, 9, 10.5, 3], [1700000100000, 10.5, "x", 10, 11, 4]]))
+    with pytest.raises(CommandError, match=r"line 2: high 'x' is not a number"):
+        run(str(path), "--exchange", "binance", "--symbol", "BTC/USDT", "--timeframe", "5m")
+    assert Candle.objects.count() == 0
+
+
+def test_bad_arguments_are_clear(tmp_path):
+    path = tmp_path / "ok.csv"
+    path.write_text(GOOD)
+    with pytest.raises(CommandError, match="--symbol, --timeframe required"):
+        run(str(path), "--exchange", "binance")
+    with pytest.raises(CommandError, match="not a timeframe"):
+        run(str(path), "--exchange", "binance", "--symbol", "BTC/USDT", "--timeframe", "5 minutes")
+    with pytest.raises(CommandError, match="must look like BASE/QUOTE"):
+        run(str(path), "--exchange", "binance", "--symbol", "BTCUSDT", "--timeframe", "5m")
+    with pytest.raises(CommandError, match="no such file"):
+        run(str(tmp_path / "missing.csv"), "--exchange", "binance", "--symbol", "BTC/USDT", "--timeframe", "5m")
+    assert Candle.objects.count() == 0

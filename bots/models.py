@@ -200,7 +200,12 @@ class Position(models.Model):
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="positions")
     symbol = models.CharField(max_length=30)
     status = models.CharField(max_length=6, choices=Status.choices, default=Status.OPEN, db_index=True)
-    quantity = models.DecimalField(max_digits=30, decimal_places=12, default=Decimal("0"))
+    quantity = models.DecimalField(
+        max_digits=30, decimal_places=12, default=Decimal("0"), help_text="Still open (base currency)."
+    )
+    entry_quantity = models.DecimalField(
+        max_digits=30, decimal_places=12, default=Decimal("0"), help_text="Bought in all (base currency)."
+    )
     average_entry = models.DecimalField(max_digits=30, decimal_places=12, default=Decimal("0"))
     cost = models.DecimalField(
         max_digits=30, decimal_places=12, default=Decimal("0"), help_text="Quote spent on entry, fees included."

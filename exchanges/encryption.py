@@ -27,7 +27,8 @@ class DecryptionError(Exception):
 
 def parse_key(encoded: str) -> bytes:
     try:
-        raw = base64.urlsafe_b64decode(encoded.strip().encode("ascii") + b"==")
+        text = encoded.strip().rstrip("=").encode("ascii")
+        raw = base64.b64decode(text + b"=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
         raise ImproperlyConfigured("an encryption key must be urlsafe base64 of 32 bytes") from exc
     if len(raw) != 32:

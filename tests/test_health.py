@@ -1,10 +1,13 @@
 """/health both ways: 503 naming the worker when none runs, 200 once a real django-q2 cluster is up."""
 
+import io
 import signal
 import subprocess
 import time
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from tests.process_env import PROJECT_DIR, PYTHON, env_for_test_database
 
@@ -18,6 +21,8 @@ def test_health_is_503_and_names_the_worker_when_none_runs(client):
     assert body["checks"]["database"] == {"ok": True}
     assert body["checks"]["channel_layer"] == {"ok": True}
     assert "qcluster" in body["checks"]["worker"]["detail"]
+    with pytest.raises(CommandError, match="no worker heartbeat"):
+        call_command("worker_alive")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -34,6 +39,9 @@ def test_health_is_200_with_a_running_worker(client):
             time.sleep(0.5)
             response = client.get("/health")
         assert response.status_code == 200, response.json()
+        out = io.StringIO()
+        call_command("worker_alive", stdout=out)  # the container healthcheck agrees
+        assert "worker alive" in out.getvalue()
         assert response.json() == {
             "status": "ok", "down": [],
             "checks": {"database": {"ok": True}, "channel_layer": {"ok": True}, "worker": {"ok": True}},

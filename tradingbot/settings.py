@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "channels",
+    "tradingbot",  # platform-level commands (worker_alive)
     "accounts",
     "exchanges",
     "strategies",

@@ -214,9 +214,13 @@ def run_backtest(candles: pd.DataFrame, signals: np.ndarray, settings: BacktestS
             "size": float(size[k]),
             "fee": float(fee[k]),
             "pnl": float(pnl[k]),
-            "return": float(pnl[k] / (size[k] * entry_p[k] * (1.0 + settings.fee))),
             "exit_reason": EXIT_REASONS[int(reason[k])],
         }
         for k in range(len(pnl))
     ]
     return BacktestResult(metrics, trades, pd.Series(equity, index=index, name="equity"))
+
+
+def backtest_strategy(strategy, candles: pd.DataFrame, settings: BacktestSettings | None = None) -> BacktestResult:
+    """Signals from the strategy on every candle, then the backtest: the one door for command, task and bench."""
+    return run_backtest(candles, strategy.signals(candles), settings)

@@ -52,13 +52,15 @@ setup: $(VENV)/.runtime-installed
 run:
 	@echo ""
 	@echo "  Tradingbot is starting at http://$(HOST):$(PORT)/  (Ctrl-C stops web and worker)"
+	@if [ -n "$(RUN_NOTE)" ]; then echo "  $(RUN_NOTE)"; fi
 	@echo ""
 	@trap 'kill 0' INT TERM; \
 	$(PY) manage.py qcluster & \
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) tradingbot.asgi:application & \
 	wait
 
-demo: setup run
+demo: setup
+	@$(MAKE) --no-print-directory run RUN_NOTE="Demo login: demo / demo-trader-2026"
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,315 @@
+"""The ccxt adapter (live and testnet): rate limited, every ccxt error mapped once to exchanges.errors.
+
+- Network errors, timeouts, rate limits and 5xx are retried with exponential backoff, then raised as
+  TemporaryExchangeError.
+- Insufficient funds and invalid orders raise OrderRefused with the exchange's own reason.
+- An authentication error marks the ExchangeAccount invalid and raises AuthenticationFailed.
+- An order whose creation ended without an answer (timeout after sending) is looked up by its client
+  order id; it is sent again only when the exchange says it does not know it, so it is never sent twice.
+- Brackets (type="bracket") exist only on the simulated exchanges: here they are refused, and a live bot
+  watches its own stop-loss/take-profit.
+"""
+
+import json
+import logging
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import ccxt
+from django.conf import settings
+from django.utils import timezone
+
+from exchanges.candles import frame_from_ohlcv, timeframe_seconds
+from exchanges.clients.base import Balance, ExchangeClient, Market, OrderResult, Ticker
+from exchanges.errors import (
+    AuthenticationFailed,
+    ExchangeError,
+    OrderNotFound,
+    OrderRefused,
+    TemporaryExchangeError,
+)
+
+log = logging.getLogger(__name__)
+ORDER_TYPES = ("market", "limit", "stop_market")
+
+
+def dec(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def ms_to_datetime(ms) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def build_exchange(exchange_id: str, *, api_key: str = "", secret: str = "", password: str = "",
+                   sandbox: bool = False, timeout: float = 10.0):
+    """A ccxt exchange with rate limiting on, spot markets only, URLs redirected by settings.CCXT_URL_OVERRIDES."""
+    config = {
+        "enableRateLimit": True,
+        "timeout": int(timeout * 1000),
+        # Spot only: no futures, margin-pair or currency endpoints (binance asks for those with keys set).
+        "options": {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False,
+                    "fetchMargins": False},
+    }
+    if api_key:
+        config.update(apiKey=api_key, secret=secret)
+    if password:
+        config["password"] = password
+    exchange = getattr(ccxt, exchange_id)(config)
+    if sandbox:
+        exchange.set_sandbox_mode(True)
+    override = settings.CCXT_URL_OVERRIDES.get(exchange_id)
+    if override:
+        exchange.urls["api"] = _redirect(exchange.urls["api"], override.rstrip("/"))
+    return exchange
+
+
+def _redirect(urls, base: str):
+    if isinstance(urls, dict):
+        return {key: _redirect(value, base) for key, value in urls.items()}
+    if isinstance(urls, str) and urls.startswith("http"):
+        return base + urlsplit(urls).path
+    return urls
+
+
+def exchange_reason(exc: Exception) -> str:
+    """The exchange's own words from a ccxt error, without URLs or query strings (which carry signatures)."""
+    text = str(exc)
+    match = re.search(r"\{.*\}", text, re.S)
+    if match:
+        try:
+            body = json.loads(match.group(0))
+            if isinstance(body, dict) and body.get("msg"):
+                return str(body["msg"])
+        except ValueError:
+            pass
+    text = re.sub(r"https?://\S+", "", text)
+    return re.sub(r"\s+", " ", text).strip()[:300] or exc.__class__.__name__
+
+
+class CcxtClient(ExchangeClient):
+    def __init__(self, account, *, retries: int = 3, backoff: float = 0.5, timeout: float = 10.0, exchange=None):
+        self.account = account
+        self.exchange_id = account.exchange_id
+        self.retries = retries
+        self.backoff = backoff
+        if exchange is None:
+            reveal = lambda secret: secret.reveal() if secret else ""  # noqa: E731
+            exchange = build_exchange(
+                account.exchange_id, api_key=reveal(account.api_key), secret=reveal(account.api_secret),
+                password=reveal(account.passphrase), sandbox=account.mode == account.Mode.TESTNET, timeout=timeout,
+            )
+        self.exchange = exchange
+
+    # --- the error edge ---
+
+    def _call(self, what: str, fn, *args, **kwargs):
+        """Run one ccxt call; retry temporary failures with backoff; map every ccxt error."""
+        attempt = 0
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except ccxt.NetworkError as exc:
+                if attempt >= self.retries:
+                    raise TemporaryExchangeError(
+                        f"{what}: {exchange_reason(exc)} ({exc.__class__.__name__}, {attempt + 1} attempts)"
+                    )
+                self._sleep(attempt)
+                attempt += 1
+            except ccxt.BaseError as exc:
+                raise self._map(what, exc)
+
+    def _sleep(self, attempt: int) -> None:
+        time.sleep(self.backoff * (2 ** attempt))
+
+    def _map(self, what: str, exc: Exception) -> ExchangeError:
+        reason = exchange_reason(exc)
+        if isinstance(exc, ccxt.AuthenticationError):
+            self._mark_invalid(reason)
+            return AuthenticationFailed(f"the exchange rejected the API keys: {reason}")
+        if isinstance(exc, ccxt.OrderNotFound):
+            return OrderNotFound(f"{what}: {reason}")
+        if isinstance(exc, ccxt.BadSymbol):
+            return OrderRefused(f"unknown market: {reason}")
+        if isinstance(exc, (ccxt.InsufficientFunds, ccxt.InvalidOrder, ccxt.BadRequest, ccxt.OperationRejected,
+                            ccxt.NotSupported, ccxt.ArgumentsRequired)):
+            return OrderRefused(reason)
+        return ExchangeError(f"{what}: {reason}")
+
+    def _mark_invalid(self, reason: str) -> None:
+        account = self.account
+        if getattr(account, "pk", None) is None:
+            return
+        detail = f"Keys rejected: {reason}"[:500]
+        type(account).objects.filter(pk=account.pk).update(
+            status=account.Status.INVALID, status_detail=detail, updated_at=timezone.now()
+        )
+        account.status, account.status_detail = account.Status.INVALID, detail
+
+    # --- market data ---
+
+    def now(self) -> datetime:
+        return timezone.now()
+
+    def load_markets(self) -> dict[str, Market]:
+        markets = self._call("load markets", self.exchange.load_markets)
+        result = {}
+        for symbol, m in markets.items():
+            limits = m.get("limits") or {}
+            precision = m.get("precision") or {}
+            result[symbol] = Market(
+                symbol=symbol, base=m["base"], quote=m["quote"], active=m.get("active") is not False,
+                amount_step=dec(precision.get("amount")), price_step=dec(precision.get("price")),
+                min_amount=dec((limits.get("amount") or {}).get("min")),
+                min_cost=dec((limits.get("cost") or {}).get("min")), taker_fee=dec(m.get("taker")),
+            )
+        return result
+
+    def fetch_candles(self, symbol, timeframe, since=None, limit=None):
+        since_ms = int(since.timestamp() * 1000) if since else None
+        rows = self._call(f"candles {symbol} {timeframe}", self.exchange.fetch_ohlcv, symbol, timeframe,
+                          since_ms, limit)
+        frame = frame_from_ohlcv(rows)
+        # The last candle an exchange returns is usually still forming: keep only those closed by now.
+        return frame[frame.index <= self.now() - timedelta(seconds=timeframe_seconds(timeframe))]
+
+    def fetch_ticker(self, symbol) -> Ticker:
+        t = self._call(f"ticker {symbol}", self.exchange.fetch_ticker, symbol)
+        return Ticker(symbol=symbol, bid=dec(t.get("bid")), ask=dec(t.get("ask")), last=dec(t.get("last")),
+                      base_volume=dec(t.get("baseVolume")), quote_volume=dec(t.get("quoteVolume")),
+                      time=ms_to_datetime(t.get("timestamp")))
+
+    def fetch_balance(self) -> dict[str, Balance]:
+        raw = self._call("balance", self.exchange.fetch_balance)
+        result = {}
+        for asset, total in (raw.get("total") or {}).items():
+            if total is None:
+                continue
+            result[asset] = Balance(free=dec(raw["free"].get(asset) or 0), used=dec(raw["used"].get(asset) or 0),
+                                    total=dec(total))
+        return result
+
+    # --- orders ---
+
+    def create_order(self, symbol, side, type, amount, price=None, *, client_order_id, stop_price=None, params=None):
+        params = dict(params or {})
+        if type == "bracket":
+            raise OrderRefused("bracket exits exist only on the paper and replay exchanges; "
+                               "a live bot watches its own stop-loss and take-profit")
+        if type not in ORDER_TYPES:
+            raise OrderRefused(f"unknown order type {type!r} (one of {', '.join(ORDER_TYPES)})")
+        if side not in ("buy", "sell"):
+            raise OrderRefused(f"side must be buy or sell, not {side!r}")
+        if not client_order_id:
+            raise OrderRefused("a client order id is required (it is how an unknown outcome is looked up)")
+        ccxt_params = {"clientOrderId": client_order_id}
+        ccxt_type = "limit" if type == "limit" else "market"
+        if type == "limit" and price is None:
+            raise OrderRefused("a limit order needs a price")
+        if type == "stop_market":
+            if stop_price is None:
+                raise OrderRefused("a stop_market order needs a stop_price")
+            ccxt_params["stopPrice"] = float(stop_price)
+        quote_amount = params.pop("quote_amount", None)
+        if quote_amount is not None:
+            if not (type == "market" and side == "buy"):
+                raise OrderRefused("quote_amount is only for market buys")
+            ccxt_params["cost"] = float(quote_amount)
+        elif amount is None or Decimal(amount) <= 0:
+            raise OrderRefused("the amount must be positive")
+        ccxt_params.update(params)
+        args = (symbol, ccxt_type, side, None if amount is None else float(amount),
+                None if price is None else float(price), ccxt_params)
+        what = f"create {side} {type} {symbol} {client_order_id}"
+
+        for _attempt in range(self.retries + 1):
+            try:
+                raw = self.exchange.create_order(*args)
+                return self._order(raw, client_order_id)
+            except ccxt.NetworkError as exc:
+                # Sent, but no answer: the order may exist. Only the exchange saying "no such order" lets
+                # us send it again (Binance refuses a duplicate client id only while the first is open).
+                log.warning("%s: no answer (%s); looking it up by client order id", what, exc.__class__.__name__)
+                last_error = exc
+                found = self._lookup(symbol, client_order_id)
+                if found is not None:
+                    return found
+            except ccxt.InvalidOrder as exc:
+                if "duplicate order" in str(exc).lower():
+                    # An earlier attempt did reach the exchange: that order is the answer.
+                    found = self._lookup(symbol, client_order_id)
+                    if found is not None:
+                        return found
+                raise self._map(what, exc)
+            except ccxt.BaseError as exc:
+                raise self._map(what, exc)
+        raise TemporaryExchangeError(
+            f"{what}: {exchange_reason(last_error)}; not placed after {self.retries + 1} attempts"
+        )
+
+    def _lookup(self, symbol: str, client_order_id: str) -> OrderResult | None:
+        """The order by client id, or None when the exchange says it has none (so sending again is safe).
+
+        While the exchange cannot answer, the outcome stays unknown: that is a TemporaryExchangeError
+        (the caller reconciles by client order id later), never a second send.
+        """
+        for attempt in range(self.retries + 1):
+            self._sleep(attempt)
+            try:
+                raw = self.exchange.fetch_order("", symbol, {"origClientOrderId": client_order_id})
+                return self._order(raw, client_order_id)
+            except ccxt.OrderNotFound:
+                return None
+            except ccxt.NetworkError as exc:
+                last_error = exc
+            except ccxt.BaseError as exc:
+                raise self._map(f"look up order {client_order_id}", exc)
+        raise TemporaryExchangeError(
+            f"order {client_order_id}: {exchange_reason(last_error)}; its outcome could not be confirmed "
+            f"(look it up by its client order id before placing it again)"
+        )
+
+    def fetch_order(self, symbol, *, client_order_id=None, exchange_order_id=None) -> OrderResult:
+        params = {"origClientOrderId": client_order_id} if client_order_id else {}
+        if not client_order_id and not exchange_order_id:
+            raise OrderNotFound("give a client_order_id or an exchange_order_id")
+        raw = self._call(f"fetch order {client_order_id or exchange_order_id}", self.exchange.fetch_order,
+                         exchange_order_id or "", symbol, params)
+        return self._order(raw, client_order_id)
+
+    def cancel_order(self, symbol, *, client_order_id=None, exchange_order_id=None) -> OrderResult:
+        params = {"origClientOrderId": client_order_id} if client_order_id else {}
+        if not client_order_id and not exchange_order_id:
+            raise OrderNotFound("give a client_order_id or an exchange_order_id")
+        raw = self._call(f"cancel order {client_order_id or exchange_order_id}", self.exchange.cancel_order,
+                         exchange_order_id or "", symbol, params)
+        return self._order(raw, client_order_id)
+
+    def fetch_open_orders(self, symbol=None) -> list[OrderResult]:
+        raws = self._call("open orders", self.exchange.fetch_open_orders, symbol)
+        return [self._order(raw, None) for raw in raws]
+
+    def _order(self, raw: dict, client_order_id: str | None) -> OrderResult:
+        info = raw.get("info") or {}
+        fee = raw.get("fee") or {}
+        fees = raw.get("fees") or ([fee] if fee else [])
+        fee_total = sum((dec(f["cost"]) for f in fees if f and f.get("cost") is not None), Decimal(0)) if fees else None
+        fee_currency = next((f.get("currency") for f in fees if f and f.get("currency")), None)
+        return OrderResult(
+            client_order_id=client_order_id or info.get("origClientOrderId") or raw.get("clientOrderId") or "",
+            exchange_order_id=str(raw["id"]) if raw.get("id") is not None else None,
+            symbol=raw.get("symbol"), side=raw.get("side"),
+            type="stop_market" if raw.get("type") in ("stop_loss", "stop_market", "stop") else raw.get("type"),
+            amount=dec(raw.get("amount")), price=dec(raw.get("price")) or None,
+            status=raw.get("status") or "open", filled=dec(raw.get("filled")) or Decimal(0),
+            average=dec(raw.get("average")) or None, fee=fee_total, fee_currency=fee_currency,
+            timestamp=ms_to_datetime(raw.get("timestamp")), raw=info,
+        )
+
+    def close(self) -> None:
+        session = getattr(self.exchange, "session", None)
+        if session is not None:
+            session.close()

@@ -1,0 +1,200 @@
+"""The ccxt adapter through the real ccxt client against the fake Binance: every method, every fault."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from exchanges.clients import client_for
+from exchanges.clients.ccxt_client import CcxtClient
+from exchanges.errors import AuthenticationFailed, OrderNotFound, OrderRefused, TemporaryExchangeError
+from exchanges.models import ExchangeAccount
+from tests.fake_exchange import fake_exchange  # noqa: F401  (the fixture, used through `fake`)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fake(fake_exchange):  # noqa: F811
+    return fake_exchange
+
+
+@pytest.fixture
+def account(fake, django_user_model):
+    user = django_user_model.objects.create(username="trader")
+    return ExchangeAccount.objects.create(
+        owner=user, exchange_id="binance", label="Binance", mode="live",
+        api_key=fake.api_key, api_secret=fake.api_secret,
+    )
+
+
+@pytest.fixture
+def client(account):
+    client = client_for(account, backoff=0.01, timeout=0.5, retries=2)
+    yield client
+    client.close()
+
+
+def test_client_for_live_account_is_ccxt(client):
+    assert isinstance(client, CcxtClient)
+
+
+def test_market_data(client, fake):
+    markets = client.load_markets()
+    assert set(markets) == {"BTC/USDT", "ETH/USDT", "ETH/BTC"}
+    assert markets["BTC/USDT"].quote == "USDT" and markets["BTC/USDT"].amount_step == Decimal("0.00001")
+
+    ticker = client.fetch_ticker("BTC/USDT")
+    assert ticker.last == Decimal("20000") and ticker.bid == Decimal("19998") and ticker.ask == Decimal("20002")
+    assert ticker.base_volume == Decimal("25000") and ticker.time.tzinfo is not None
+
+    candles = client.fetch_candles("BTC/USDT", "5m", since=datetime(2023, 1, 3, tzinfo=UTC), limit=3)
+    assert [t.isoformat() for t in candles.index] == [
+        "2023-01-03T00:00:00+00:00", "2023-01-03T00:05:00+00:00", "2023-01-03T00:10:00+00:00"]
+    assert candles.iloc[0].tolist() == [16665.9, 16666.0, 16639.5, 16659.9, 3041.466]
+
+
+def test_fetch_candles_drops_the_candle_still_forming(client, fake):
+    now_ms = int(datetime.now(UTC).timestamp() * 1000) // 300_000 * 300_000
+    fake.set_candles("BTC/USDT", "5m", [[now_ms - 600_000, 1, 2, 0.5, 1.5, 10], [now_ms - 300_000, 1, 2, 0.5, 1.5, 10],
+                                        [now_ms, 1, 2, 0.5, 1.5, 10]])
+    candles = client.fetch_candles("BTC/USDT", "5m", limit=10)
+    assert len(candles) == 2 and candles.index[-1].timestamp() * 1000 == now_ms - 300_000
+
+
+def test_balance_is_signed_and_decimal(client, fake):
+    balance = client.fetch_balance()
+    assert balance["USDT"].free == Decimal("10000") and balance["BTC"].total == Decimal("1")
+    assert fake.private_requests("/account")  # went through the signature check
+
+
+def test_market_and_limit_orders_fetch_cancel_open(client, fake):
+    bought = client.create_order("BTC/USDT", "buy", "market", Decimal("0.01"), client_order_id="bot1-0001")
+    assert bought.status == "closed" and bought.filled == Decimal("0.01") and bought.average == Decimal("20000")
+    assert bought.fee == Decimal("0.2") and bought.fee_currency == "USDT"
+    assert fake.orders[-1]["clientOrderId"] == "bot1-0001"
+    assert fake.balances["USDT"]["free"] == Decimal("10000") - Decimal("200.2")
+
+    limit = client.create_order("BTC/USDT", "buy", "limit", Decimal("0.01"), Decimal("19000"),
+                                client_order_id="bot1-0002")
+    assert limit.status == "open" and limit.price == Decimal("19000") and limit.filled == 0
+    assert [o.client_order_id for o in client.fetch_open_orders("BTC/USDT")] == ["bot1-0002"]
+    assert client.fetch_order("BTC/USDT", client_order_id="bot1-0002").status == "open"
+    assert client.fetch_order("BTC/USDT", exchange_order_id=limit.exchange_order_id).client_order_id == "bot1-0002"
+    canceled = client.cancel_order("BTC/USDT", client_order_id="bot1-0002")
+    assert canceled.status == "canceled"
+    assert client.fetch_open_orders("BTC/USDT") == []
+
+    by_cost = client.create_order("BTC/USDT", "buy", "market", None, client_order_id="bot1-0003",
+                                  params={"quote_amount": Decimal("100")})
+    assert by_cost.status == "closed" and by_cost.filled * 20000 < 100
+
+
+def test_limit_order_fills_when_the_price_reaches_it(client, fake):
+    client.create_order("BTC/USDT", "sell", "limit", Decimal("0.5"), Decimal("21000"), client_order_id="s1")
+    fake.set_price("BTC/USDT", "21500")
+    filled = client.fetch_order("BTC/USDT", client_order_id="s1")
+    assert filled.status == "closed" and filled.filled == Decimal("0.5") and filled.average == Decimal("21000")
+
+
+def test_unknown_order_is_order_not_found(client):
+    with pytest.raises(OrderNotFound):
+        client.fetch_order("BTC/USDT", client_order_id="never-sent")
+    with pytest.raises(OrderNotFound):
+        client.cancel_order("BTC/USDT", client_order_id="never-sent")
+
+
+def test_bracket_is_refused_on_ccxt(client, fake):
+    with pytest.raises(OrderRefused, match="only on the paper and replay"):
+        client.create_order("BTC/USDT", "sell", "bracket", Decimal("0.01"), client_order_id="b1",
+                            params={"stop_loss_price": 19000})
+    assert fake.orders == []
+
+
+def test_timeout_after_accept_is_looked_up_never_sent_twice(client, fake):
+    fake.inject("timeout")
+    result = client.create_order("BTC/USDT", "buy", "market", Decimal("0.01"), client_order_id="t-1")
+    assert result.status == "closed" and result.client_order_id == "t-1" and result.filled == Decimal("0.01")
+    assert fake.order_count("t-1") == 1
+    assert len(fake.private_requests("/order", "POST")) == 1
+    assert fake.balances["BTC"]["free"] == Decimal("1.01")
+
+
+@pytest.mark.parametrize("fault", ["429", "5xx"])
+def test_temporary_faults_are_retried(client, fake, fault):
+    fake.inject(fault, times=2)
+    assert client.fetch_ticker("BTC/USDT").last == Decimal("20000")
+    result = client.create_order("BTC/USDT", "buy", "market", Decimal("0.01"), client_order_id=f"r-{fault}")
+    assert result.status == "closed"
+    assert fake.order_count(f"r-{fault}") == 1
+
+
+@pytest.mark.parametrize("fault", ["429", "5xx"])
+def test_persistent_temporary_fault_is_reported_temporary(client, fake, fault):
+    fake.inject(fault, times=100)
+    with pytest.raises(TemporaryExchangeError, match="3 attempts"):
+        client.fetch_balance()
+    with pytest.raises(TemporaryExchangeError, match="could not be confirmed"):
+        client.create_order("BTC/USDT", "buy", "market", Decimal("0.01"), client_order_id="p-1")
+    assert fake.order_count("p-1") == 0
+
+
+def test_create_order_interrupted_by_5xx_after_timeout_still_no_duplicate(client, fake):
+    fake.inject("timeout")
+    fake.inject("5xx", times=1)  # the first lookup fails too; the second finds the order
+    result = client.create_order("BTC/USDT", "buy", "market", Decimal("0.02"), client_order_id="t-2")
+    assert result.filled == Decimal("0.02") and fake.order_count("t-2") == 1
+
+
+def test_duplicate_client_order_id_returns_the_existing_order(client, fake):
+    first = client.create_order("BTC/USDT", "buy", "market", Decimal("0.01"), client_order_id="d-1")
+    again = client.create_order("BTC/USDT", "buy", "market", Decimal("0.01"), client_order_id="d-1")
+    assert again.exchange_order_id == first.exchange_order_id and fake.order_count("d-1") == 1
+
+
+def test_insufficient_funds_refused_with_reason(client, fake):
+    with pytest.raises(OrderRefused, match="insufficient balance"):
+        client.create_order("BTC/USDT", "buy", "market", Decimal("5"), client_order_id="i-1")
+    fake.inject("insufficient")
+    with pytest.raises(OrderRefused, match="insufficient balance"):
+        client.create_order("BTC/USDT", "buy", "market", Decimal("0.01"), client_order_id="i-2")
+    assert fake.orders == [] and fake.balances["USDT"]["free"] == Decimal("10000")
+
+
+def test_invalid_orders_refused(client, fake):
+    with pytest.raises(OrderRefused, match="needs a price"):
+        client.create_order("BTC/USDT", "buy", "limit", Decimal("0.01"), client_order_id="v-1")
+    with pytest.raises(OrderRefused, match="amount must be positive"):
+        client.create_order("BTC/USDT", "buy", "market", Decimal("0"), client_order_id="v-2")
+    with pytest.raises(OrderRefused, match="unknown market"):
+        client.create_order("DOGE/USDT", "buy", "market", Decimal("1"), client_order_id="v-3")
+    assert fake.orders == []
+
+
+def test_partial_fill(client, fake):
+    fake.inject("partial_fill")
+    result = client.create_order("BTC/USDT", "buy", "limit", Decimal("0.02"), Decimal("20000"),
+                                 client_order_id="pf-1")
+    assert result.status == "open" and result.filled == Decimal("0.01") and result.remaining == Decimal("0.01")
+    fake.inject("partial_fill")
+    market = client.create_order("BTC/USDT", "buy", "market", Decimal("0.02"), client_order_id="pf-2")
+    assert market.status == "expired" and market.filled == Decimal("0.01")
+
+
+def test_auth_error_marks_account_invalid(client, account, fake):
+    fake.inject("auth")
+    with pytest.raises(AuthenticationFailed, match="rejected the API keys"):
+        client.fetch_balance()
+    account.refresh_from_db()
+    assert account.status == ExchangeAccount.Status.INVALID
+    assert "Invalid API-key" in account.status_detail and fake.api_secret not in account.status_detail
+
+
+def test_wrong_secret_is_an_auth_error(account, fake):
+    account.api_secret = "not-the-secret-000000"
+    account.save()
+    client = client_for(account, backoff=0.01, timeout=0.5)
+    with pytest.raises(AuthenticationFailed, match="Signature"):
+        client.fetch_balance()
+    account.refresh_from_db()
+    assert account.status == ExchangeAccount.Status.INVALID

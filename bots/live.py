@@ -19,13 +19,15 @@ Groups: `user-<id>` (the dashboard's fragments) and `bot-<id>` (the bot page's f
 import logging
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from bots.models import LiveMessage
+from bots.models import Bot, BotEvent, Fill, LiveMessage, Order, PnLSnapshot, Position
+from bots.templatetags.bot_display import base_currency, downsample, quote_currency
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +74,119 @@ def publish(group: str, html: str) -> LiveMessage:
     return message
 
 
+TRADE_LOG_ROWS = 50
+EVENT_ROWS = 30
+CHART_POINTS = 300
+CHART_SNAPSHOTS = 3000  # the newest this many snapshots are charted (downsampled to CHART_POINTS)
+RECENT_TRADES = 20
+
+
+def bot_money(bot, snapshot=None, known=False) -> dict:
+    """Equity and P&L of a bot from its newest snapshot (or its starting balance before the first).
+    known=True: `snapshot` is already the newest (None meaning there is none)."""
+    if snapshot is None and not known:
+        snapshot = PnLSnapshot.objects.filter(bot=bot).order_by("-time", "-id").first()
+    equity = snapshot.equity if snapshot else bot.starting_balance
+    return {
+        "snapshot": snapshot,
+        "equity": equity,
+        "total_pnl": equity - bot.starting_balance,
+        "today_pnl": equity - bot.day_start_equity if bot.day_start_equity is not None else None,
+        "realised": snapshot.realised if snapshot else Decimal("0"),
+        "unrealised": snapshot.unrealised if snapshot else Decimal("0"),
+    }
+
+
+def equity_points(snapshots) -> list:
+    return downsample(list(reversed(snapshots)), CHART_POINTS)
+
+
 def bot_page_context(bot) -> dict:
     """What the bot page shows that changes as it trades (the page and each live update use it)."""
-    return {"bot": bot}
+    snapshots = list(
+        PnLSnapshot.objects.filter(bot=bot).order_by("-time", "-id").values_list("time", "equity")[:CHART_SNAPSHOTS]
+    )
+    return {
+        "bot": bot,
+        "quote": quote_currency(bot.symbol),
+        "base": base_currency(bot.symbol),
+        **bot_money(bot),
+        "position": Position.objects.filter(bot=bot, status=Position.Status.OPEN).first(),
+        "open_orders": list(
+            Order.objects.filter(bot=bot, status__in=[Order.Status.OPEN, *Order.UNSETTLED]).order_by("-created_at")
+        ),
+        "fills": list(Fill.objects.filter(bot=bot).select_related("order").order_by("-time", "-id")[:TRADE_LOG_ROWS]),
+        "fill_count": Fill.objects.filter(bot=bot).count(),
+        "events": list(BotEvent.objects.filter(bot=bot).order_by("-time", "-id")[:EVENT_ROWS]),
+        "equity_points": equity_points(snapshots),
+    }
 
 
 def dashboard_bot_context(bot) -> dict:
-    """What the dashboard shows of one bot."""
-    return {"bot": bot}
+    """What the dashboard shows of one bot, plus the user-wide parts one bot's tick changes."""
+    return {
+        "bot": bot,
+        "quote": quote_currency(bot.symbol),
+        "base": base_currency(bot.symbol),
+        **bot_money(bot),
+        "position": bot.positions.filter(status="open").first(),
+        **dashboard_totals(bot.owner),
+    }
+
+
+def dashboard_totals(user) -> dict:
+    """Totals per quote currency, the total equity curve of the main currency, and the latest trades."""
+    bots = list(Bot.objects.for_user(user).only("id", "symbol", "starting_balance", "day_start_equity"))
+    latest = dict(
+        PnLSnapshot.objects.filter(pk__in=latest_snapshot_ids([b.pk for b in bots])).values_list("bot_id", "equity")
+    )
+    totals: dict[str, dict] = {}
+    for b in bots:
+        quote = quote_currency(b.symbol)
+        equity = latest.get(b.pk, b.starting_balance)
+        t = totals.setdefault(quote, {"currency": quote, "equity": Decimal("0"), "pnl": Decimal("0"),
+                                      "today": Decimal("0"), "bots": []})
+        t["equity"] += equity
+        t["pnl"] += equity - b.starting_balance
+        if b.day_start_equity is not None:
+            t["today"] += equity - b.day_start_equity
+        t["bots"].append(b)
+    main = max(totals.values(), key=lambda t: len(t["bots"]), default=None)
+    curve = []
+    if main is not None:
+        # Sum each bot's equity as it stood at every snapshot time (carried forward between its snapshots).
+        start = {b.pk: b.starting_balance for b in main["bots"]}
+        rows = list(
+            PnLSnapshot.objects.filter(bot_id__in=list(start)).order_by("-time", "-id")
+            .values_list("time", "bot_id", "equity")[:CHART_SNAPSHOTS]
+        )
+        rows.reverse()
+        current = dict(start)
+        total = sum(current.values())
+        for time, bot_id, equity in rows:
+            total += equity - current[bot_id]
+            current[bot_id] = equity
+            curve.append((time, total))
+        curve = downsample(curve, CHART_POINTS)
+    recent = list(
+        Fill.objects.filter(bot__owner=user).select_related("bot", "order").order_by("-id")[:RECENT_TRADES]
+    )
+    return {"totals": sorted(totals.values(), key=lambda t: t["currency"]), "main_total": main,
+            "total_curve": curve, "recent_fills": recent}
+
+
+def open_positions_for(bot_ids: list) -> list:
+    return list(Position.objects.filter(bot_id__in=bot_ids, status=Position.Status.OPEN))
+
+
+def latest_snapshot_ids(bot_ids: list) -> list:
+    """The id of each bot's newest snapshot, one indexed lookup per bot (bots, pnlsnapshot_bot_time)."""
+    ids = []
+    for bot_id in bot_ids:
+        pk = PnLSnapshot.objects.filter(bot_id=bot_id).order_by("-time", "-id").values_list("pk", flat=True).first()
+        if pk:
+            ids.append(pk)
+    return ids
 
 
 def render_bot_page_fragments(bot) -> str:
@@ -96,8 +203,6 @@ def publish_bot_update(bot_id) -> None:
     """Called after every tick and after start/stop/pause/resume: renders the bot page's and the
     dashboard's fragments and publishes them to `bot-<id>` and `user-<owner id>`. Never raises:
     a failure to render or deliver must not fail the tick that called it."""
-    from bots.models import Bot
-
     try:
         bot = Bot.objects.select_related("owner").get(pk=bot_id)
     except Bot.DoesNotExist:

@@ -250,3 +250,6 @@ try:
     CCXT_URL_OVERRIDES = json.loads(os.environ.get("CCXT_URL_OVERRIDES", "") or "{}")
 except ValueError as exc:
     raise ImproperlyConfigured(f"CCXT_URL_OVERRIDES must be a JSON object: {exc}") from exc
+
+# Times in the user's time zone: the browser reports it in a `tz` cookie (static/js/timezone.js).
+MIDDLEWARE.append("bots.timezone.TimezoneMiddleware")

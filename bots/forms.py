@@ -1,0 +1,172 @@
+"""The create-bot form: exchange account, strategy, a symbol the exchange lists, and explained risk settings."""
+
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+
+from bots.models import Bot
+from exchanges.models import ExchangeAccount
+
+TIMEFRAMES = [("1m", "1 minute"), ("5m", "5 minutes"), ("15m", "15 minutes"), ("30m", "30 minutes"),
+              ("1h", "1 hour"), ("4h", "4 hours"), ("1d", "1 day")]
+
+
+class MarketsUnavailable(Exception):
+    """The exchange's market list could not be loaded (the message is fit to show)."""
+
+
+def market_symbols(account: ExchangeAccount, mode: str) -> list[str]:
+    """The symbols the account's exchange lists for a bot in this mode, sorted; MarketsUnavailable if the
+    exchange cannot be reached or refuses."""
+    try:
+        from exchanges.clients import client_for
+        from exchanges.errors import ExchangeError
+    except ImportError:  # the exchange layer is not installed in this build
+        raise MarketsUnavailable("the exchange clients are not available")
+    try:
+        client = client_for(account, mode=mode)
+        markets = client.load_markets()
+    except ExchangeError as exc:
+        raise MarketsUnavailable(str(exc) or type(exc).__name__)
+    except Exception as exc:  # any adapter failure is shown as "unreachable", never a traceback
+        raise MarketsUnavailable(f"{type(exc).__name__}")
+    return sorted(symbol for symbol, market in markets.items() if getattr(market, "active", True))
+
+
+class PercentField(forms.DecimalField):
+    """Shown and typed as a percentage (5 = 5 %), stored as a fraction (0.05) as the risk rules use it."""
+
+    def __init__(self, *, max_percent=100, **kwargs):
+        kwargs.setdefault("min_value", Decimal("0"))
+        kwargs.setdefault("max_value", Decimal(max_percent))
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("max_digits", 6)
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("step", "0.01")
+
+    def prepare_value(self, value):
+        if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+            return (Decimal(str(value)) * 100).quantize(Decimal("0.01")).normalize()
+        return value
+
+    def clean(self, value):
+        number = super().clean(value)
+        return None if number is None else number / 100
+
+    def has_changed(self, initial, data):
+        return super().has_changed(self.prepare_value(initial), data)
+
+
+RISK_HELP = {
+    "stake": "Share of the bot's equity one entry may use, in %. 100 = all of it (as the backtests assume); "
+             "the max position rule caps it further.",
+    "max_position_pct": "Largest position, in % of equity, whatever the stake says. 0 blocks every entry.",
+    "stop_loss_pct": "Sell when the price falls this % below the entry price. 0 = no stop-loss.",
+    "take_profit_pct": "Sell when the price rises this % above the entry price. 0 = no take-profit.",
+    "trailing_stop_pct": "Sell when the price falls this % below its highest point since entry. 0 = off.",
+    "daily_loss_limit_pct": "Halt the bot for the rest of the day (UTC) when today's loss reaches this % of the "
+                            "day's starting equity. 0 = no limit.",
+    "max_drawdown_pct": "Halt the bot when equity falls this % below its peak; only you can resume it. 0 = off.",
+    "max_consecutive_losses": "After this many losing trades in a row, wait the cooldown before the next entry. "
+                              "0 = off.",
+    "loss_cooldown_minutes": "How long the bot waits after the losing streak above.",
+    "max_orders_per_hour": "Refuse orders beyond this many per hour (protects against a runaway strategy).",
+    "max_open_positions": "Open positions allowed across all your bots together.",
+    "flatten_on_halt": "When a halt rule trips, also sell the open position (otherwise it only stops buying).",
+}
+
+
+class BotForm(forms.ModelForm):
+    stake = PercentField(label="Stake (%)", min_value=Decimal("0.01"), help_text=RISK_HELP["stake"])
+    max_position_pct = PercentField(label="Max position (% of equity)", help_text=RISK_HELP["max_position_pct"])
+    stop_loss_pct = PercentField(label="Stop-loss (%)", max_percent=99, help_text=RISK_HELP["stop_loss_pct"])
+    take_profit_pct = PercentField(label="Take-profit (%)", max_percent=1000, max_digits=7,
+                                   help_text=RISK_HELP["take_profit_pct"])
+    trailing_stop_pct = PercentField(label="Trailing stop (%)", max_percent=99,
+                                     help_text=RISK_HELP["trailing_stop_pct"])
+    daily_loss_limit_pct = PercentField(label="Daily loss limit (%)", help_text=RISK_HELP["daily_loss_limit_pct"])
+    max_drawdown_pct = PercentField(label="Max drawdown (%)", help_text=RISK_HELP["max_drawdown_pct"])
+    fee = PercentField(label="Simulated fee per side (%)", max_percent=10, decimal_places=3,
+                       help_text="Charged on each buy and sell by the replay and paper exchanges. 0.1 is typical.")
+    timeframe = forms.ChoiceField(choices=TIMEFRAMES, initial="5m",
+                                  help_text="One tick per closed candle of this length.")
+    replay_start = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="Replay only: the first candle to replay from (your time zone).",
+    )
+
+    class Meta:
+        model = Bot
+        fields = [
+            "name", "exchange_account", "strategy", "mode", "symbol", "timeframe", "starting_balance", "fee",
+            "replay_start", "replay_speed", "stake", "max_position_pct", "stop_loss_pct", "take_profit_pct",
+            "trailing_stop_pct", "daily_loss_limit_pct", "max_drawdown_pct", "max_consecutive_losses",
+            "loss_cooldown_minutes", "max_orders_per_hour", "max_open_positions", "flatten_on_halt",
+        ]
+        help_texts = {
+            "mode": "Replay: stored candles on a fast simulated clock. Paper: real prices, simulated fills. "
+                    "Live: real orders with real money.",
+            "symbol": "A market the chosen exchange lists, e.g. BTC/USDT.",
+            "replay_speed": "Replay only: how many times faster than real time the clock runs.",
+            "starting_balance": "Replay and paper: the quote currency (e.g. USDT) in the simulated wallet.",
+            **{name: text for name, text in RISK_HELP.items() if name in (
+                "max_consecutive_losses", "loss_cooldown_minutes", "max_orders_per_hour", "max_open_positions",
+                "flatten_on_halt")},
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["exchange_account"].queryset = ExchangeAccount.objects.for_user(user)
+        from strategies.models import StrategyConfig
+
+        self.fields["strategy"].queryset = StrategyConfig.objects.for_user(user)
+        self.fields["strategy"].help_text = "One of your strategy configurations (Strategies page)."
+        self.fields["symbol"].widget.attrs.update({"list": "symbol-options", "autocomplete": "off"})
+        self.markets_error = ""
+
+    RISK_FIELDS = ("max_position_pct", "stop_loss_pct", "take_profit_pct", "trailing_stop_pct",
+                   "daily_loss_limit_pct", "max_drawdown_pct", "max_consecutive_losses", "loss_cooldown_minutes",
+                   "max_orders_per_hour", "max_open_positions", "flatten_on_halt")
+
+    def risk_fields(self):
+        return [self[name] for name in self.RISK_FIELDS]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if Bot.objects.for_user(self.user).filter(name=name).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("You already have a bot with this name.")
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        account, mode, symbol = cleaned.get("exchange_account"), cleaned.get("mode"), cleaned.get("symbol")
+        if account and mode == Bot.Mode.LIVE and account.mode == ExchangeAccount.Mode.PAPER:
+            self.add_error("mode", f"A live bot needs a live or testnet exchange account; {account.label} is paper.")
+        if mode == Bot.Mode.REPLAY:
+            if not cleaned.get("replay_start"):
+                self.add_error("replay_start", "A replay bot needs the time of the first candle to replay.")
+            elif cleaned["replay_start"] > timezone.now():
+                self.add_error("replay_start", "The replay must start in the past (it replays stored candles).")
+        stop, target = cleaned.get("stop_loss_pct"), cleaned.get("take_profit_pct")
+        if stop and target and target <= cleaned.get("fee", Decimal("0")) * 2:
+            self.add_error("take_profit_pct", "The take-profit must be above the fees of a round trip.")
+        if cleaned.get("max_position_pct") == 0:
+            self.add_error("max_position_pct", "0 % would block every entry: give the largest position you allow.")
+        if account and mode and symbol and not self.errors.get("symbol"):
+            symbol = symbol.strip().upper()
+            cleaned["symbol"] = symbol
+            try:
+                symbols = market_symbols(account, mode)
+            except MarketsUnavailable as exc:
+                self.markets_error = str(exc)
+                self.add_error(
+                    "symbol",
+                    f"Could not load the markets of {account.exchange_id} to check {symbol} ({exc}). "
+                    "Nothing was saved; try again in a moment.",
+                )
+            else:
+                if symbol not in symbols:
+                    self.add_error("symbol", f"{account.exchange_id} has no market {symbol} for a {mode} bot.")
+        return cleaned

@@ -1,0 +1,33 @@
+// Tell the server the browser's time zone (a cookie the TimezoneMiddleware reads) and show every
+// <time datetime> in that zone, including fragments the worker rendered in UTC and htmx swapped in.
+(function () {
+  "use strict";
+  var zone = "UTC";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (e) { /* old browser */ }
+  if (document.cookie.indexOf("tz=" + zone) === -1) {
+    document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+  }
+  var parts = new Intl.DateTimeFormat("en-GB", {
+    timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZoneName: "short",
+  });
+  function format(date) {
+    var p = {};
+    parts.formatToParts(date).forEach(function (part) { p[part.type] = part.value; });
+    return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute + ":" + p.second;
+  }
+  function localise(root) {
+    (root || document).querySelectorAll("time[datetime]").forEach(function (el) {
+      if (el.dataset.localised === zone) return;
+      var date = new Date(el.getAttribute("datetime"));
+      if (isNaN(date)) return;
+      el.textContent = format(date);
+      el.title = zone;
+      el.dataset.localised = zone;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { localise(document); });
+  document.addEventListener("htmx:afterSettle", function () { localise(document); });
+  document.addEventListener("htmx:wsAfterMessage", function () { localise(document); });
+  window.tradingbotLocaliseTimes = localise;
+})();

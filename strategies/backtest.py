@@ -28,18 +28,19 @@ class BacktestSettings:
     stake: float = 1.0  # fraction of current equity put into each entry
 
     def __post_init__(self):
-        errors = self.errors()
+        errors = self.errors(asdict(self))
         if errors:
             raise ValueError("; ".join(f"{k}: {v}" for k, v in errors.items()))
 
-    def errors(self) -> dict[str, str]:
+    @staticmethod
+    def errors(values: dict) -> dict[str, str]:
         """field -> message for values out of range (stops and trailing below 100 %, cash above 0)."""
         rules = {"cash": (0.0, math.inf, False), "fee": (0.0, 0.5, True), "slippage": (0.0, 0.5, True),
                  "stop_loss": (0.0, 1.0, False), "take_profit": (0.0, 100.0, True),
                  "trailing_stop": (0.0, 1.0, False), "stake": (0.0, 1.0, True)}
         errors = {}
         for name, (low, high, high_allowed) in rules.items():
-            value = getattr(self, name)
+            value = values[name]
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 errors[name] = f"must be a finite number, not {value!r}"
             elif value < low or value > high or (value == high and not high_allowed) or (

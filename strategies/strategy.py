@@ -1,6 +1,7 @@
 """The strategy interface shared by backtests and live bots: typed parameters, vectorised signals and
 the last candle's decision, both computed by one code path."""
 
+import inspect
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -81,6 +82,11 @@ class Strategy:
         self.values = self.validate(values)
         for key, value in self.values.items():
             setattr(self, key, value)
+
+    @classmethod
+    def description(cls) -> str:
+        """The rule and confidence, from the class docstring, for pages and forms."""
+        return " ".join(inspect.cleandoc(cls.__doc__ or "").split())
 
     @classmethod
     def validate(cls, raw: dict) -> dict:

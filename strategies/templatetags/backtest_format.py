@@ -1,0 +1,26 @@
+"""Formatting of backtest figures in templates (fractions as percentages, undefined ratios as n/a)."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def percent(value, digits=2):
+    """0.05632 -> '+5.63 %'; None -> 'n/a'."""
+    if value is None or value == "":
+        return "n/a"
+    return f"{float(value) * 100:+.{int(digits)}f} %"
+
+
+@register.filter
+def ratio(value, digits=2):
+    if value is None or value == "":
+        return "n/a"
+    return f"{float(value):.{int(digits)}f}"
+
+
+@register.filter
+def isotime(value):
+    """'2023-01-03T00:10:00Z' -> '2023-01-03 00:10'."""
+    return str(value)[:16].replace("T", " ")

@@ -25,7 +25,9 @@ def market_symbols(account: ExchangeAccount, mode: str) -> list[str]:
     except ImportError:  # the exchange layer is not installed in this build
         raise MarketsUnavailable("the exchange clients are not available")
     try:
-        client = client_for(account, mode=mode)
+        # A form waits for the answer: one quick retry, not the tick's patient backoff.
+        options = {"retries": 1, "backoff": 0.2, "timeout": 5.0} if mode == Bot.Mode.LIVE else {}
+        client = client_for(account, mode=mode, **options)
         markets = client.load_markets()
     except ExchangeError as exc:
         raise MarketsUnavailable(str(exc) or type(exc).__name__)

@@ -16,9 +16,9 @@ def make_user(username="alice"):
 
 
 def make_bot(owner, name="rsi bot", **fields):
-    account, _ = ExchangeAccount.objects.get_or_create(
+    account = fields.pop("exchange_account", None) or ExchangeAccount.objects.get_or_create(
         owner=owner, label="paper", defaults={"exchange_id": "binance", "mode": "paper"}
-    )
+    )[0]
     fields.setdefault("symbol", "BTC/USDT")
     strategy_field = next((f for f in Bot._meta.fields if f.name == "strategy"), None)
     if strategy_field is not None and "strategy" not in fields:

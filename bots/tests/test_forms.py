@@ -1,0 +1,138 @@
+"""The create-bot form: symbols from the exchange (real ccxt against the fake), explained and validated risk."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from bots.forms import BotForm
+from bots.models import Bot
+from bots.tests.test_live import make_strategy_config, make_user
+from exchanges.models import ExchangeAccount
+from tests.fake_exchange import fake_exchange  # noqa: F401  (a pytest fixture)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice():
+    return make_user("alice")
+
+
+@pytest.fixture
+def testnet_account(alice, fake_exchange):  # noqa: F811
+    return ExchangeAccount.objects.create(
+        owner=alice, exchange_id="binance", label="testnet", mode="testnet",
+        api_key=fake_exchange.api_key, api_secret=fake_exchange.api_secret,
+    )
+
+
+def form_data(account, strategy, **overrides):
+    data = {
+        "name": "btc live", "exchange_account": str(account.pk), "strategy": str(strategy.pk), "mode": "live",
+        "symbol": "BTC/USDT", "timeframe": "5m", "starting_balance": "10000", "fee": "0.1", "replay_speed": "300",
+        "stake": "50", "max_position_pct": "20", "stop_loss_pct": "2", "take_profit_pct": "6",
+        "trailing_stop_pct": "0", "daily_loss_limit_pct": "5", "max_drawdown_pct": "25",
+        "max_consecutive_losses": "5", "loss_cooldown_minutes": "60", "max_orders_per_hour": "20",
+        "max_open_positions": "5",
+    }
+    data.update(overrides)
+    return data
+
+
+def logged_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_create_bot_stores_percentages_as_fractions_and_opens_its_page(alice, testnet_account):
+    strategy = make_strategy_config(alice)
+    response = logged_in(alice).post("/bots/new/", form_data(testnet_account, strategy, symbol="eth/usdt"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    bot = Bot.objects.for_user(alice).get()
+    assert response["Location"] == f"/bots/{bot.pk}/"
+    assert bot.symbol == "ETH/USDT" and bot.mode == "live" and bot.owner == alice
+    assert bot.stake == Decimal("0.5") and bot.max_position_pct == Decimal("0.2")
+    assert bot.stop_loss_pct == Decimal("0.02") and bot.fee == Decimal("0.001")
+
+
+def test_a_symbol_the_exchange_does_not_list_is_refused(alice, testnet_account):
+    strategy = make_strategy_config(alice)
+    response = logged_in(alice).post("/bots/new/", form_data(testnet_account, strategy, symbol="DOGE/EUR"))
+    assert response.status_code == 200
+    assert "binance has no market DOGE/EUR" in response.content.decode()
+    assert not Bot.objects.exists()
+
+
+def test_an_unreachable_exchange_gives_a_clear_error_and_keeps_what_was_typed(alice, testnet_account, fake_exchange):  # noqa: F811
+    strategy = make_strategy_config(alice)
+    fake_exchange.stop()
+    response = logged_in(alice).post("/bots/new/", form_data(testnet_account, strategy, name="kept name"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Could not load the markets of binance" in html and "Nothing was saved" in html
+    assert 'value="kept name"' in html and 'value="50"' in html  # the stake, still in percent
+    assert not Bot.objects.exists()
+
+
+def test_symbol_options_list_the_exchange_markets_or_say_why_not(alice, testnet_account, fake_exchange):  # noqa: F811
+    client = logged_in(alice)
+    html = client.get("/bots/new/symbols/", {"exchange_account": testnet_account.pk, "mode": "live"}).content.decode()
+    assert '<option value="BTC/USDT">' in html and '<option value="ETH/BTC">' in html
+    bob = make_user("bob")
+    bobs = ExchangeAccount.objects.create(owner=bob, exchange_id="binance", label="bob", mode="testnet")
+    html = client.get("/bots/new/symbols/", {"exchange_account": bobs.pk, "mode": "live"}).content.decode()
+    assert "Choose an exchange account" in html and "<option" not in html
+    html = client.get("/bots/new/symbols/", {"exchange_account": "not-a-uuid"}).content.decode()
+    assert "Choose an exchange account" in html
+    fake_exchange.stop()
+    html = client.get("/bots/new/symbols/", {"exchange_account": testnet_account.pk, "mode": "live"}).content.decode()
+    assert "Could not load the markets of binance" in html
+
+
+def test_risk_settings_are_explained_and_validated(alice, testnet_account):
+    strategy = make_strategy_config(alice)
+    html = logged_in(alice).get("/bots/new/").content.decode()
+    assert "Sell when the price falls this % below the entry price" in html
+    assert "Halt the bot when equity falls this % below its peak" in html
+    bad = form_data(testnet_account, strategy, stake="0", max_position_pct="150", stop_loss_pct="-1",
+                    take_profit_pct="0.1", daily_loss_limit_pct="abc")
+    form = BotForm(bad, user=alice)
+    assert not form.is_valid()
+    assert set(form.errors) >= {"stake", "max_position_pct", "stop_loss_pct", "daily_loss_limit_pct"}
+    form = BotForm(form_data(testnet_account, strategy, take_profit_pct="0.1"), user=alice)
+    assert not form.is_valid()
+    assert "above the fees of a round trip" in str(form.errors["take_profit_pct"])
+    form = BotForm(form_data(testnet_account, strategy, max_position_pct="0"), user=alice)
+    assert not form.is_valid() and "block every entry" in str(form.errors["max_position_pct"])
+
+
+def test_mode_rules_live_needs_a_real_account_replay_needs_a_past_start(alice, testnet_account):
+    strategy = make_strategy_config(alice)
+    paper = ExchangeAccount.objects.create(owner=alice, exchange_id="binance", label="paper", mode="paper")
+    form = BotForm(form_data(paper, strategy, mode="live"), user=alice)
+    assert not form.is_valid() and "needs a live or testnet exchange account" in str(form.errors["mode"])
+    form = BotForm(form_data(testnet_account, strategy, mode="replay"), user=alice)
+    assert not form.is_valid() and "needs the time of the first candle" in str(form.errors["replay_start"])
+    future = (timezone.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    form = BotForm(form_data(testnet_account, strategy, mode="replay", replay_start=future), user=alice)
+    assert not form.is_valid() and "must start in the past" in str(form.errors["replay_start"])
+
+
+def test_another_users_account_or_strategy_cannot_be_chosen(alice, testnet_account):
+    bob = make_user("bob")
+    bobs_strategy = make_strategy_config(bob)
+    bobs_account = ExchangeAccount.objects.create(owner=bob, exchange_id="binance", label="b", mode="testnet")
+    form = BotForm(form_data(bobs_account, bobs_strategy), user=alice)
+    assert not form.is_valid()
+    assert "exchange_account" in form.errors and "strategy" in form.errors
+
+
+def test_duplicate_name_is_refused(alice, testnet_account):
+    strategy = make_strategy_config(alice)
+    assert logged_in(alice).post("/bots/new/", form_data(testnet_account, strategy)).status_code == 302
+    form = BotForm(form_data(testnet_account, strategy), user=alice)
+    assert not form.is_valid() and "already have a bot with this name" in str(form.errors["name"])

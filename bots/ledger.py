@@ -80,6 +80,8 @@ def apply_result(order: Order, result, *, source: str = "worker") -> list[Fill]:
         order.average = dec(result.average) if result.average else order.average
         order.fee = dec(result.fee)
         order.fee_currency = result.fee_currency or ""
+        if result.amount:
+            order.amount = dec(result.amount)  # a buy by quote amount learns its size from the exchange
         order.raw = _jsonable(result.raw)
         order.exchange_time = result.timestamp
         if result.price is not None and order.price is None:

@@ -1,0 +1,197 @@
+"""bots.tick on a live bot: the real ccxt client against the fake Binance server (tests.fake_exchange)."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from bots import tick
+from bots.models import Bot, BotEvent, Order, PnLSnapshot, Position
+from bots.tests.factories import make_account, make_bot, make_user
+from exchanges.models import ExchangeAccount
+from strategies.registry import build_strategy
+from tests.fake_exchange import DATA_DIR, FakeExchange, load_csv
+
+pytestmark = pytest.mark.django_db
+STEP_MS = 300_000
+ROWS = load_csv(DATA_DIR / "binance_BTC-USDT_5m.csv")
+
+
+@pytest.fixture
+def fake(settings):
+    """The fake Binance server (as tests/conftest.py's fake_exchange fixture), ccxt pointed at it."""
+    server = FakeExchange().start()
+    settings.CCXT_URL_OVERRIDES = {"binance": server.url}
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_candle_cache():
+    """These tests rewrite the fake's history within one candle, which real exchanges never do."""
+    tick.clear_candle_cache()
+    yield
+    tick.clear_candle_cache()
+
+
+def rsi_signals() -> np.ndarray:
+    import pandas as pd
+
+    array = np.asarray(ROWS, dtype="float64")
+    frame = pd.DataFrame(array[:, 1:6], columns=["open", "high", "low", "close", "volume"],
+                         index=pd.DatetimeIndex(pd.to_datetime(array[:, 0].astype("int64"), unit="ms", utc=True)))
+    return build_strategy("rsi_cross").signals(frame)
+
+
+SIGNALS = rsi_signals()
+BUYS = [int(i) for i in np.flatnonzero(SIGNALS == 1) if i > 450]
+SELLS = [int(i) for i in np.flatnonzero(SIGNALS == -1) if i > 450]
+
+
+def last_closed_ms(now: datetime | None = None) -> int:
+    now_ms = int((now or timezone.now()).timestamp() * 1000)
+    return now_ms // STEP_MS * STEP_MS - STEP_MS
+
+
+def show_history_until(fake, index: int) -> None:
+    """Re-time the real candles so that candle `index` is the last one closed right now."""
+    shift = last_closed_ms() - int(ROWS[index][0])
+    fake.set_candles("BTC/USDT", "5m", [[int(r[0]) + shift, *r[1:]] for r in ROWS[: index + 1]])
+    fake.set_price("BTC/USDT", str(ROWS[index][4]))
+
+
+def live_bot(fake, owner=None, **fields) -> Bot:
+    owner = owner or make_user()
+    account = make_account(owner, label="fake binance", mode=ExchangeAccount.Mode.LIVE)
+    account.api_key, account.api_secret = fake.api_key, fake.api_secret
+    account.save()
+    fields.setdefault("stake", D("0.1"))
+    fields.setdefault("starting_balance", D("10000"))
+    fields.setdefault("stop_loss_pct", D("0"))
+    fields.setdefault("take_profit_pct", D("0"))
+    bot = make_bot(owner, account=account, mode=Bot.Mode.LIVE, status=Bot.Status.RUNNING, **fields)
+    return Bot.objects.select_related("exchange_account").get(pk=bot.pk)
+
+
+def test_a_buy_signal_places_one_order_and_books_it(fake):
+    bot = live_bot(fake)
+    show_history_until(fake, BUYS[0])
+    result = tick.tick_bot(bot.pk)
+    assert result.outcome == "ticked" and result.signal == "BUY" and len(result.orders) == 1
+    cid = result.orders[0]
+    assert fake.order_count(cid) == 1
+    order = Order.objects.get(client_order_id=cid)
+    assert order.status == "closed" and order.filled > 0 and order.exchange_order_id
+    # 10 % of 10 000 USDT at the fake's price, fee included, in whole amount steps (0.00001 BTC).
+    assert D("999.8") < order.filled * order.average * D("1.001") <= D("1000")
+    assert order.filled == order.filled.quantize(D("0.00001"))
+    position = Position.objects.get(bot=bot, status="open")
+    assert position.quantity == order.filled
+    assert fake.balances["BTC"]["free"] == D("1") + order.filled
+    bot.refresh_from_db()
+    assert bot.last_candle_at == datetime.fromtimestamp(last_closed_ms() / 1000, tz=UTC)
+    assert bot.lease_until is None and bot.next_tick_at > timezone.now()
+    assert PnLSnapshot.objects.filter(bot=bot).count() == 1
+    kinds = list(BotEvent.objects.filter(bot=bot).values_list("kind", flat=True))
+    assert kinds == ["reconcile", "signal", "order", "fill"]
+
+    # The same candle again (a repeated tick): nothing new is sent or booked.
+    again = tick.tick_bot(bot.pk)
+    assert again.outcome == "waiting" and len(fake.orders) == 1 and PnLSnapshot.objects.count() == 1
+
+
+def test_a_sell_signal_closes_the_position(fake):
+    bot = live_bot(fake)
+    show_history_until(fake, BUYS[0])
+    tick.tick_bot(bot.pk)
+    sell_at = next(i for i in SELLS if i > BUYS[0])
+    Bot.objects.filter(pk=bot.pk).update(last_candle_at=timezone.now() - timedelta(hours=1))
+    show_history_until(fake, sell_at)
+    tick.clear_candle_cache()
+    result = tick.tick_bot(bot.pk)
+    assert result.signal == "SELL" and len(result.orders) == 1
+    position = Position.objects.get(bot=bot)
+    assert position.status == "closed" and position.exit_reason == "signal"
+    assert fake.balances["BTC"]["free"] == D("1")
+    assert position.realised_pnl == position.proceeds - position.cost
+
+
+def test_a_temporary_exchange_error_retries_next_tick_without_a_duplicate(fake):
+    bot = live_bot(fake)
+    show_history_until(fake, BUYS[0])
+    # Warm the market cache first so the 5xx lands on the order itself.
+    from exchanges.clients import client_for
+
+    client_for(bot.exchange_account, mode="live").load_markets()
+    fake.inject("5xx", times=40)
+    result = tick.tick_bot(bot.pk)
+    assert result.outcome == "retry"
+    bot.refresh_from_db()
+    assert bot.status == "running" and bot.last_candle_at is None
+    assert BotEvent.objects.filter(bot=bot, kind="error", data__temporary=True).exists()
+    fake.faults.clear()
+    Bot.objects.filter(pk=bot.pk).update(next_tick_at=None)
+    again = tick.tick_bot(bot.pk)
+    assert again.outcome == "ticked"
+    assert len(fake.orders) == 1 and Order.objects.filter(bot=bot, status="closed").count() == 1
+
+
+def test_insufficient_funds_puts_the_bot_in_error_with_the_exchanges_reason(fake):
+    bot = live_bot(fake)
+    show_history_until(fake, BUYS[0])
+    fake.inject("insufficient")
+    result = tick.tick_bot(bot.pk)
+    assert result.outcome == "error"
+    bot.refresh_from_db()
+    assert bot.status == "error" and "insufficient balance" in bot.status_reason
+    order = Order.objects.get(bot=bot)
+    assert order.status == "rejected" and "insufficient balance" in order.error
+    assert not Position.objects.exists() and fake.balances["USDT"]["free"] == D("10000")
+    # A bot in error is not ticked again until someone starts it.
+    assert tick.tick_bot(bot.pk).outcome == "inactive"
+
+
+def test_rejected_keys_put_the_bot_in_error_and_mark_the_account(fake):
+    bot = live_bot(fake)
+    bot.exchange_account.api_secret = "wrong-secret-0123456789"
+    bot.exchange_account.save()
+    show_history_until(fake, BUYS[0])
+    assert tick.tick_bot(bot.pk).outcome == "error"
+    bot.refresh_from_db()
+    assert bot.status == "error" and "API keys" in bot.status_reason
+    assert ExchangeAccount.objects.get(pk=bot.exchange_account_id).status == "invalid"
+    assert fake.orders == []
+
+
+def test_a_risk_refusal_is_an_event_with_the_numbers(fake):
+    bot = live_bot(fake, max_orders_per_hour=1)
+    show_history_until(fake, BUYS[0])
+    Order.objects.create(bot=bot, client_order_id="tb-earlier", symbol="BTC/USDT", side="sell", amount=1,
+                         status="closed", candle_at=timezone.now() - timedelta(minutes=30))
+    result = tick.tick_bot(bot.pk)
+    assert result.signal == "BUY" and result.orders == [] and fake.orders == []
+    refusal = BotEvent.objects.get(bot=bot, kind="risk_refusal")
+    assert refusal.data["rule"] == "orders_per_hour" and refusal.data["limit"] == 1
+    assert refusal.data["orders_last_hour"] == 1 and refusal.source == "risk"
+
+
+def test_the_live_stop_loss_sells_at_market(fake):
+    bot = live_bot(fake, stop_loss_pct=D("0.02"))
+    show_history_until(fake, BUYS[0])
+    tick.tick_bot(bot.pk)
+    position = Position.objects.get(bot=bot)
+    # The next candle falls 5 % below the entry.
+    entry = float(position.average_entry)
+    shift = last_closed_ms() - int(ROWS[BUYS[0]][0])
+    rows = [[int(r[0]) + shift - STEP_MS, *r[1:]] for r in ROWS[: BUYS[0] + 1]]
+    rows.append([last_closed_ms(), entry, entry, entry * 0.95, entry * 0.96, 10.0])
+    fake.set_candles("BTC/USDT", "5m", rows)
+    tick.clear_candle_cache()
+    Bot.objects.filter(pk=bot.pk).update(last_candle_at=timezone.now() - timedelta(hours=1),
+                                         next_tick_at=None)
+    Position.objects.filter(pk=position.pk).update(opened_at=timezone.now() - timedelta(hours=2))
+    result = tick.tick_bot(bot.pk)
+    position.refresh_from_db()
+    assert position.status == "closed" and position.exit_reason == "stop_loss", result

@@ -1,0 +1,551 @@
+"""One tick of one bot: reconcile, read closed candles, decide, ask the risk manager, trade, book, publish.
+
+`tick_bot(bot_id)` is what the dispatcher runs (inline or as a django-q2 task), what `manage.py bot tick`
+and `runbot` call, and what the tests drive. It never raises: a temporary exchange error is retried on
+the next candle; a permanent one puts the bot in `error` with the reason.
+"""
+
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from bots import ledger, risk, scheduler
+from bots.control import replay_now
+from bots.crashpoints import crashpoint
+from bots.models import Bot, BotEvent, Order, Position
+from exchanges.errors import AuthenticationFailed, ExchangeError, OrderNotFound, OrderRefused, TemporaryExchangeError
+
+log = logging.getLogger(__name__)
+
+BRACKET_TAG = "p"  # client order id suffix of the protective (stop-loss/take-profit) exit of an entry
+
+
+class PermanentTickError(Exception):
+    """Something the next candle will not fix (bad settings, no such market): the bot goes to `error`."""
+
+
+@dataclass
+class TickResult:
+    bot_id: int
+    outcome: str  # busy | inactive | waiting | ticked | error | retry
+    candle_at: datetime | None = None
+    signal: str = ""
+    orders: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+# Candles for one (source, exchange, symbol, timeframe, last closed candle) are fetched once and shared
+# by every bot on it during that candle: one fetch per symbol per candle, not one per bot.
+CANDLE_CACHE_SIZE = 256
+_candle_cache: OrderedDict = OrderedDict()
+candle_fetches = 0  # how many times the cache missed (the benchmark prints it)
+
+
+def closed_candles(client, bot: Bot, last_closed: datetime, limit: int):
+    global candle_fetches
+    source = "replay" if bot.mode == Bot.Mode.REPLAY else "exchange"
+    key = (source, bot.exchange_account.exchange_id, bot.symbol, bot.timeframe, last_closed, limit)
+    candles = _candle_cache.get(key)
+    if candles is not None:
+        _candle_cache.move_to_end(key)
+        return candles
+    tf = timedelta(seconds=_tf_seconds(bot.timeframe))
+    candles = client.fetch_candles(bot.symbol, bot.timeframe, since=last_closed - tf * (limit - 1), limit=limit)
+    candles = candles[candles.index <= last_closed]
+    candle_fetches += 1
+    _candle_cache[key] = candles
+    if len(_candle_cache) > CANDLE_CACHE_SIZE:
+        _candle_cache.popitem(last=False)
+    return candles
+
+
+def clear_candle_cache() -> None:
+    _candle_cache.clear()
+
+
+def _tf_seconds(timeframe: str) -> int:
+    from exchanges.candles import timeframe_seconds
+
+    return timeframe_seconds(timeframe)
+
+
+def last_closed_candle(now: datetime, timeframe: str) -> datetime:
+    """Open time of the last candle that has closed at `now` (a candle [t, t+tf) closes at t+tf)."""
+    step = _tf_seconds(timeframe)
+    epoch = int(now.timestamp()) // step * step
+    return datetime.fromtimestamp(epoch - step, tz=now.tzinfo)
+
+
+def client_for_bot(bot: Bot):
+    """The exchange client a bot trades through: its own simulated wallet for replay and paper."""
+    from exchanges.clients import client_for
+
+    account = bot.exchange_account
+    if bot.mode == Bot.Mode.LIVE:
+        return client_for(account, mode="live" if account.mode == account.Mode.LIVE else account.mode)
+    options = {"wallet": bot.wallet_key, "starting_balance": bot.starting_balance, "fee": bot.fee}
+    if bot.mode == Bot.Mode.REPLAY:
+        from exchanges.clients import ReplayClock
+
+        options["replay"] = ReplayClock(lambda: replay_now(bot))
+    return client_for(account, mode=bot.mode, **options)
+
+
+def tick_bot(bot_id: int, lease: datetime | None = None) -> TickResult:
+    """One tick. Steps:
+    1. renew the lease this caller holds (or take a free one): only one tick of a bot runs at a time;
+    2. settle orders in an unknown state with the exchange, then (after a start) compare open orders
+       and the position with the exchange;
+    3. load the closed candles (shared cache) and stop here if no new candle has closed;
+    4. the strategy's signal on the last closed candle, the halt rules, the risk manager's review;
+    5. place the order (recorded first, with a client order id derived from bot, candle and side),
+       book its fills, protect a new position with a stop-loss/take-profit;
+    6. book a P&L snapshot, give back the lease with the next due time, publish a live update.
+    """
+    started = time.perf_counter()
+    now = timezone.now()
+    token = _renew(bot_id, lease, now)
+    if token is None:
+        return TickResult(bot_id, "busy")
+    crashpoint("tick_claimed")
+    try:
+        bot = Bot.objects.select_related("exchange_account", "strategy", "owner").get(pk=bot_id)
+    except Bot.DoesNotExist:
+        return TickResult(bot_id, "inactive")
+    if bot.status not in scheduler.ACTIVE:
+        scheduler.release(bot_id, token, None)
+        return TickResult(bot_id, "inactive")
+    result = TickResult(bot_id, "ticked")
+    next_due = None
+    client = None
+    try:
+        client = client_for_bot(bot)
+        next_due = _tick(bot, client, result)
+    except TemporaryExchangeError as exc:
+        result.outcome = "retry"
+        _event(bot, BotEvent.Kind.ERROR, f"Temporary exchange error, trying again next candle: {exc}",
+               {"error": str(exc), "temporary": True})
+        next_due = _next_due(bot, client, retry=True)
+    except (PermanentTickError, OrderRefused, AuthenticationFailed, ExchangeError) as exc:
+        result.outcome = "error"
+        _fail(bot, str(exc))
+    except Exception as exc:  # a bug must not crash-loop the bot: stop it and say why
+        log.exception("tick of bot %s failed", bot_id)
+        result.outcome = "error"
+        _fail(bot, f"Unexpected {type(exc).__name__}: {exc}")
+    finally:
+        if client is not None:
+            try:
+                client.close()
+            except Exception:
+                log.warning("closing the exchange client of bot %s failed", bot_id, exc_info=True)
+    crashpoint("before_release")
+    scheduler.release(bot_id, token, next_due)
+    from bots.live import publish_bot_update
+
+    publish_bot_update(bot_id)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _renew(bot_id: int, lease: datetime | None, now: datetime) -> datetime | None:
+    if lease is None:
+        return scheduler.claim_any(bot_id, now)
+    token = now + scheduler.LEASE
+    changed = Bot.objects.filter(pk=bot_id, lease_until=lease).update(lease_until=token)
+    return token if changed == 1 else None
+
+
+def _event(bot: Bot, kind: str, message: str, data: dict | None = None, *, time: datetime | None = None,
+           source: str = "worker") -> BotEvent:
+    return BotEvent.objects.create(bot=bot, kind=kind, message=message[:1000], data=data or {}, source=source,
+                                   time=time or timezone.now())
+
+
+def _fail(bot: Bot, reason: str) -> None:
+    reason = reason[:480]
+    Bot.objects.filter(pk=bot.pk).update(status=Bot.Status.ERROR, status_reason=reason,
+                                         status_changed_at=timezone.now())
+    _event(bot, BotEvent.Kind.ERROR, f"Bot stopped with an error: {reason}", {"error": reason})
+
+
+def _next_due(bot: Bot, client, retry: bool = False) -> datetime | None:
+    """Wall-clock time when the candle after the last processed one will have closed."""
+    tf = timedelta(seconds=_tf_seconds(bot.timeframe))
+    if bot.last_candle_at is None:
+        if client is None:
+            return timezone.now() + tf
+        return scheduler.wall_time_of(bot, last_closed_candle(client.now(), bot.timeframe) + 2 * tf)
+    return scheduler.wall_time_of(bot, bot.last_candle_at + 2 * tf)
+
+
+def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
+    settle_unknown_orders(bot, client)
+    sync_protective_exit(bot, client)
+    if bot.needs_reconcile:
+        reconcile_with_exchange(bot, client)
+    crashpoint("after_reconcile")
+
+    exchange_now = client.now()
+    last_closed = last_closed_candle(exchange_now, bot.timeframe)
+    if bot.last_candle_at is not None and last_closed <= bot.last_candle_at:
+        result.outcome = "waiting"
+        return _next_due(bot, client)
+    try:
+        strategy = bot.strategy.build()
+    except Exception as exc:
+        raise PermanentTickError(f"The strategy settings are invalid: {exc}")
+    candles = closed_candles(client, bot, last_closed, strategy.warmup)
+    if len(candles) == 0:
+        if bot.mode == Bot.Mode.REPLAY and bot.last_candle_at is not None:
+            raise PermanentTickError(f"The replay has no more {bot.symbol} {bot.timeframe} candles to play.")
+        raise TemporaryExchangeError(f"No closed {bot.symbol} {bot.timeframe} candles yet.")
+    candle_at = candles.index[-1].to_pydatetime()
+    if bot.last_candle_at is not None and candle_at <= bot.last_candle_at:
+        result.outcome = "waiting"
+        return _next_due(bot, client)
+    result.candle_at = candle_at
+    close = Decimal(repr(float(candles["close"].iloc[-1])))
+    decision = strategy.execute(candles)
+    result.signal = decision["signal"]
+
+    position = ledger.open_position(bot)
+    state = _risk_state(bot, candle_at, exchange_now, close)
+    limits = risk.RiskLimits.from_bot(bot)
+    _apply_halts(bot, client, limits, state, candle_at, position, result)
+
+    if decision["signal"] != "HOLD":
+        _event(bot, BotEvent.Kind.SIGNAL, f"{decision['signal']} on the {candle_at:%Y-%m-%d %H:%M} candle: "
+               f"{decision['reason']}", {**decision, "candle_at": candle_at, "close": close}, time=exchange_now)
+    position = ledger.open_position(bot)
+    if position is not None and bot.mode == Bot.Mode.LIVE:
+        reason = live_protective_exit(limits, position, candles)
+        if reason:
+            exit_position(bot, client, position, candle_at, reason, result)
+            position = ledger.open_position(bot)
+            if decision["signal"] == "BUY":
+                decision = {**decision, "signal": "HOLD"}  # the backtester re-enters only on the next signal
+    if decision["signal"] == "BUY" and position is None and bot.status == Bot.Status.RUNNING:
+        review = risk.review_entry(limits, state, bot.stake)
+        if review.allowed:
+            enter(bot, client, candle_at, review, close, result)
+        elif not review.is_halt:
+            _event(bot, BotEvent.Kind.RISK_REFUSAL, f"BUY refused ({review.rule}): {review.message}",
+                   {"rule": review.rule, **review.numbers}, source="risk", time=exchange_now)
+    elif decision["signal"] == "BUY" and position is None:
+        _event(bot, BotEvent.Kind.RISK_REFUSAL, f"BUY refused: the bot is halted ({bot.status_reason})",
+               {"rule": "halted", "halted_until": bot.halted_until}, source="risk", time=exchange_now)
+    elif decision["signal"] == "SELL" and position is not None:
+        exit_position(bot, client, position, candle_at, "signal", result)
+
+    books = ledger.books(bot, close)
+    updates = {"last_candle_at": candle_at}
+    if bot.equity_peak is None or books.equity > bot.equity_peak:
+        updates["equity_peak"] = books.equity
+    with transaction.atomic():
+        Bot.objects.filter(pk=bot.pk).update(**updates)
+        ledger.snapshot(bot, candle_at, close)
+    for name, value in updates.items():
+        setattr(bot, name, value)
+    return _next_due(bot, client)
+
+
+def live_protective_exit(limits: risk.RiskLimits, position: Position, candles) -> str:
+    """A live position's stop-loss/take-profit/trailing stop, checked on the last closed candle with the
+    execution rules of the backtester ("" when it holds). Executed as a market sell by the caller."""
+    from exchanges import execution
+
+    entry = float(position.average_entry)
+    since = candles[candles.index >= position.opened_at.replace(second=0, microsecond=0)]
+    before = since.iloc[:-1]
+    peak = max(entry, float(before["high"].max())) if len(before) else entry
+    stop_loss, take_profit, trailing = (float(limits.stop_loss_pct), float(limits.take_profit_pct),
+                                        float(limits.trailing_stop_pct))
+    stop = execution.stop_level(entry, stop_loss, trailing, peak)
+    target = entry * (1.0 + take_profit) if take_profit > 0 else 0.0
+    last = candles.iloc[-1]
+    _, code = execution.protective_exit(float(last["open"]), float(last["high"]), float(last["low"]), stop, target,
+                                        execution.stop_is_trailing(entry, stop_loss, trailing, peak))
+    return execution.EXIT_REASONS.get(int(code), "")
+
+
+def _risk_state(bot: Bot, candle_at: datetime, exchange_now: datetime, close: Decimal) -> risk.RiskState:
+    books = ledger.books(bot, close)
+    today = exchange_now.date()
+    if bot.day_start != today or bot.day_start_equity is None:
+        # The first tick of a UTC day (on the exchange clock) fixes the equity the daily loss counts from.
+        bot.day_start, bot.day_start_equity = today, books.equity
+        Bot.objects.filter(pk=bot.pk).update(day_start=today, day_start_equity=books.equity)
+    if bot.equity_peak is None:
+        bot.equity_peak = books.equity
+        Bot.objects.filter(pk=bot.pk).update(equity_peak=books.equity)
+    streak, last_loss = ledger.loss_streak(bot)
+    return risk.RiskState(
+        now=exchange_now,
+        equity=books.equity,
+        equity_peak=max(bot.equity_peak, books.equity),
+        day_start_equity=bot.day_start_equity,
+        consecutive_losses=streak,
+        last_loss_at=last_loss,
+        orders_last_hour=Order.objects.filter(
+            bot=bot, candle_at__gt=candle_at - timedelta(hours=1)
+        ).exclude(client_order_id__endswith=f"-b{BRACKET_TAG}").exclude(client_order_id__endswith=f"-s{BRACKET_TAG}")
+        .count(),
+        open_positions=Position.objects.filter(bot__owner_id=bot.owner_id, status=Position.Status.OPEN).count(),
+    )
+
+
+def _apply_halts(bot, client, limits, state, candle_at, position, result) -> None:
+    """Trip a halt rule (the bot stops opening positions), or lift a timed halt that has ended."""
+    halt = risk.check_halts(limits, state)
+    if halt is not None and bot.status == Bot.Status.RUNNING:
+        bot.status, bot.status_reason, bot.halted_until = Bot.Status.HALTED, halt.message[:500], halt.halt_until
+        Bot.objects.filter(pk=bot.pk, status=Bot.Status.RUNNING).update(
+            status=bot.status, status_reason=bot.status_reason, halted_until=bot.halted_until,
+            status_changed_at=timezone.now())
+        _event(bot, BotEvent.Kind.HALT, f"Halted ({halt.rule}): {halt.message}", {"rule": halt.rule, **halt.numbers},
+               source="risk", time=state.now)
+        if limits.flatten_on_halt and position is not None:
+            exit_position(bot, client, position, candle_at, "flatten_on_halt", result)
+        return
+    if bot.status == Bot.Status.HALTED and halt is None and bot.halted_until is not None \
+            and state.now >= bot.halted_until:
+        Bot.objects.filter(pk=bot.pk, status=Bot.Status.HALTED).update(
+            status=Bot.Status.RUNNING, status_reason="The halt ended.", halted_until=None,
+            status_changed_at=timezone.now())
+        bot.status, bot.halted_until = Bot.Status.RUNNING, None
+        _event(bot, BotEvent.Kind.RESUME, "The halt ended: the bot may open positions again.", source="risk",
+               time=state.now)
+
+
+def _quantize_down(amount: Decimal, step: Decimal | None) -> Decimal:
+    if not step:
+        return amount.quantize(Decimal("1e-12"), rounding=ROUND_DOWN)
+    return (amount / step).to_integral_value(rounding=ROUND_DOWN) * step
+
+
+def enter(bot: Bot, client, candle_at: datetime, review: risk.Decision, close: Decimal, result: TickResult):
+    """Buy with `review.cash` of quote currency, then protect the position."""
+    if bot.mode == Bot.Mode.LIVE:
+        # A whole number of the market's amount steps, so the exit can sell exactly what was bought.
+        fee = Decimal("0.001")
+        step = _amount_step(client, bot)
+        amount = _quantize_down(review.cash / (close * (1 + fee)), step)
+        params = None
+        if amount <= 0:
+            _event(bot, BotEvent.Kind.RISK_REFUSAL, f"BUY skipped: {review.cash:.2f} buys less than one amount "
+                   f"step ({step}) of {bot.symbol}.", {"rule": "min_amount", "cash": review.cash, "step": step},
+                   source="risk")
+            return
+    else:
+        # The simulated exchanges spend exactly the cash (quote_amount) at the next open, as the backtester
+        # does; the amount is only an estimate at the last close.
+        amount = _quantize_down(review.cash / (close * (1 + bot.fee)), None)
+        params = {"quote_amount": review.cash}
+    crashpoint("before_order_recorded")
+    order, created = ledger.record_intent(bot, side="buy", amount=amount, candle_at=candle_at, reason="signal")
+    if not created and not _may_send(order):
+        return
+    _event(bot, BotEvent.Kind.ORDER, f"BUY {amount.normalize()} {bot.symbol} (about {review.cash:.2f} "
+           f"{bot.symbol.split('/')[-1]}, {review.numbers.get('fraction', 0):.2%} of equity)",
+           {"client_order_id": order.client_order_id, "cash": review.cash, **review.numbers})
+    send(bot, client, order, params=params)
+    result.orders.append(order.client_order_id)
+    order.refresh_from_db()
+    if order.filled > 0:
+        protect(bot, client, order, candle_at)
+
+
+_markets: dict = {}
+MARKETS_TTL = 3600.0
+
+
+def _amount_step(client, bot: Bot) -> Decimal | None:
+    """The market's amount step, from markets loaded at most once an hour per process and exchange."""
+    key = bot.exchange_account.exchange_id
+    loaded = _markets.get(key)
+    if loaded is None or time.monotonic() - loaded[0] > MARKETS_TTL:
+        loaded = (time.monotonic(), client.load_markets())
+        _markets[key] = loaded
+    market = loaded[1].get(bot.symbol)
+    if market is None:
+        raise PermanentTickError(f"{bot.exchange_account.exchange_id} has no market {bot.symbol}.")
+    return market.amount_step
+
+
+def send(bot: Bot, client, order: Order, params: dict | None = None) -> Order:
+    """Send a recorded order. If we cannot know whether it reached the exchange, it is `unknown` and the
+    next tick asks the exchange before doing anything else."""
+    crashpoint("before_order_sent")
+    try:
+        answer = client.create_order(order.symbol, order.side, order.type, order.amount, order.price,
+                                     client_order_id=order.client_order_id, stop_price=None, params=params)
+    except TemporaryExchangeError as exc:
+        Order.objects.filter(pk=order.pk).update(status=Order.Status.UNKNOWN, error=str(exc)[:500])
+        raise
+    except OrderRefused as exc:
+        Order.objects.filter(pk=order.pk).update(status=Order.Status.REJECTED, error=exc.reason[:500])
+        _event(bot, BotEvent.Kind.ERROR, f"Order {order.client_order_id} refused by the exchange: {exc.reason}",
+               {"client_order_id": order.client_order_id, "reason": exc.reason})
+        raise
+    crashpoint("after_order_sent")
+    ledger.apply_result(order, answer)
+    crashpoint("after_order_recorded")
+    return order
+
+
+def protect(bot: Bot, client, entry: Order, candle_at: datetime) -> None:
+    """Place the stop-loss/take-profit exit of a new position (a bracket on the simulated exchanges; a
+    live bot's protective exit is checked by the tick itself against each closed candle)."""
+    limits = risk.RiskLimits.from_bot(bot)
+    levels = risk.protective_levels(limits, entry.average or Decimal("0"))
+    if bot.mode == Bot.Mode.LIVE or not (levels["stop_loss"] or levels["take_profit"] or levels["trailing"]):
+        return
+    position = ledger.open_position(bot)
+    if position is None:
+        return
+    order, created = ledger.record_intent(bot, side="sell", amount=position.quantity, candle_at=candle_at,
+                                          reason="protective", type="bracket", tag=BRACKET_TAG)
+    if not created and order.status not in Order.UNSETTLED:
+        return
+    crashpoint("before_bracket_sent")
+    params = {"stop_loss": limits.stop_loss_pct, "take_profit": limits.take_profit_pct,
+              "trailing_stop": limits.trailing_stop_pct, "entry_price": entry.average}
+    try:
+        answer = client.create_order(bot.symbol, "sell", "bracket", position.quantity, None,
+                                     client_order_id=order.client_order_id, params=params)
+    except TemporaryExchangeError as exc:
+        Order.objects.filter(pk=order.pk).update(status=Order.Status.UNKNOWN, error=str(exc)[:500])
+        raise
+    crashpoint("after_bracket_sent")
+    ledger.apply_result(order, answer)
+
+
+def exit_position(bot: Bot, client, position: Position, candle_at: datetime, reason: str, result: TickResult):
+    """Sell the whole position at market; cancel its protective exit first (unless that already sold)."""
+    bracket = Order.objects.filter(bot=bot, type="bracket", status=Order.Status.OPEN).first()
+    if bracket is not None:
+        try:
+            answer = client.cancel_order(bot.symbol, client_order_id=bracket.client_order_id)
+        except OrderNotFound:
+            answer = client.fetch_order(bot.symbol, client_order_id=bracket.client_order_id)
+        ledger.apply_result(bracket, answer)
+        position.refresh_from_db()
+        if position.status != Position.Status.OPEN:
+            return
+    crashpoint("before_order_recorded")
+    order, created = ledger.record_intent(bot, side="sell", amount=position.quantity, candle_at=candle_at,
+                                          reason=reason)
+    if not created and not _may_send(order):
+        return
+    _event(bot, BotEvent.Kind.ORDER, f"SELL {position.quantity.normalize()} {bot.symbol} ({reason})",
+           {"client_order_id": order.client_order_id, "reason": reason})
+    send(bot, client, order)
+    result.orders.append(order.client_order_id)
+
+
+NEVER_SENT = "Never reached the exchange"
+
+
+def _may_send(order: Order) -> bool:
+    """An order already recorded for this candle is sent again only if the exchange never got it (it was
+    settled as never sent at the start of this tick, which is still on the same candle)."""
+    if order.status == Order.Status.CANCELED and order.error.startswith(NEVER_SENT):
+        Order.objects.filter(pk=order.pk).update(status=Order.Status.PENDING, error="")
+        order.status, order.error = Order.Status.PENDING, ""
+        return True
+    return order.status in Order.UNSETTLED
+
+
+def settle_unknown_orders(bot: Bot, client) -> None:
+    """Orders recorded but not known to be acknowledged (a crash, a timeout): ask the exchange about each
+    before anything else happens. Not found means it never arrived: it is marked so, never re-sent late."""
+    for order in Order.objects.filter(bot=bot, status__in=Order.UNSETTLED):
+        try:
+            answer = client.fetch_order(order.symbol, client_order_id=order.client_order_id)
+        except OrderNotFound:
+            with transaction.atomic():
+                Order.objects.filter(pk=order.pk).update(
+                    status=Order.Status.CANCELED,
+                    error=f"{NEVER_SENT} (the tick stopped before sending it); never sent for a later candle.")
+                _event(bot, BotEvent.Kind.RECONCILE, f"Order {order.client_order_id} never reached the exchange: "
+                       "marked canceled.", {"client_order_id": order.client_order_id})
+            continue
+        ledger.apply_result(order, answer)
+        _event(bot, BotEvent.Kind.RECONCILE, f"Order {order.client_order_id} found on the exchange: {answer.status}, "
+               f"filled {answer.filled.normalize()}.", {"client_order_id": order.client_order_id,
+                                                         "status": answer.status, "filled": answer.filled})
+        if order.side == "buy" and answer.filled > 0 and order.type != "bracket":
+            protect(bot, client, Order.objects.get(pk=order.pk), order.candle_at)
+
+
+def sync_protective_exit(bot: Bot, client) -> None:
+    """Has the exchange executed the open position's stop-loss/take-profit since the last tick?"""
+    for order in Order.objects.filter(bot=bot, type="bracket", status=Order.Status.OPEN):
+        answer = client.fetch_order(order.symbol, client_order_id=order.client_order_id)
+        if answer.status != order.status or answer.filled != order.filled:
+            ledger.apply_result(order, answer)
+            if answer.filled > 0:
+                reason = (answer.raw or {}).get("exit_reason") or "protective"
+                Position.objects.filter(bot=bot, status=Position.Status.CLOSED).order_by("-closed_at", "-id") \
+                    .filter(exit_reason="protective").update(exit_reason=reason)
+    # A position the bracket was never placed for (a crash between entry and bracket) gets it now.
+    position = ledger.open_position(bot)
+    if position is not None and not Order.objects.filter(bot=bot, type="bracket", status__in=(
+            Order.Status.OPEN, *Order.UNSETTLED)).exists():
+        entry = Order.objects.filter(bot=bot, side="buy", filled__gt=0).order_by("-candle_at").first()
+        if entry is not None and not Order.objects.filter(
+                client_order_id=ledger.client_order_id(bot.pk, entry.candle_at, "sell", BRACKET_TAG)).exists():
+            protect(bot, client, entry, entry.candle_at)
+
+
+def reconcile_with_exchange(bot: Bot, client) -> None:
+    """After a start or resume: orders of this bot open on the exchange but not in the ledger are
+    imported, and a simulated wallet's position is compared with the ledger (the exchange is the truth)."""
+    prefix = ledger.client_order_prefix(bot.pk)
+    known = set(Order.objects.filter(bot=bot).values_list("client_order_id", flat=True))
+    imported = 0
+    for answer in client.fetch_open_orders(bot.symbol):
+        cid = answer.client_order_id or ""
+        if cid.startswith(prefix) and cid not in known:
+            order = Order.objects.create(bot=bot, client_order_id=cid, symbol=answer.symbol, side=answer.side,
+                                         type=answer.type, amount=answer.amount or 0, candle_at=answer.timestamp
+                                         or timezone.now(), reason="imported", status=Order.Status.UNKNOWN)
+            ledger.apply_result(order, answer)
+            imported += 1
+    details = {"imported_orders": imported}
+    if bot.mode != Bot.Mode.LIVE:
+        base = bot.symbol.split("/")[0]
+        balance = client.fetch_balance().get(base)
+        held = balance.total if balance else Decimal("0")
+        position = ledger.open_position(bot)
+        booked = position.quantity if position else Decimal("0")
+        details.update({"exchange_quantity": held, "ledger_quantity": booked})
+        if abs(held - booked) > ledger.DUST:
+            _event(bot, BotEvent.Kind.RECONCILE,
+                   f"The exchange holds {held.normalize()} {base}, the ledger {booked.normalize()}: "
+                   "the ledger follows the exchange.", details)
+            _correct_position(bot, position, held)
+    Bot.objects.filter(pk=bot.pk).update(needs_reconcile=False)
+    bot.needs_reconcile = False
+    _event(bot, BotEvent.Kind.RECONCILE, f"Reconciled with the exchange ({imported} orders imported).", details)
+
+
+def _correct_position(bot: Bot, position: Position | None, held: Decimal) -> None:
+    now = timezone.now()
+    if position is None:
+        Position.objects.create(bot=bot, symbol=bot.symbol, quantity=held, entry_quantity=held, opened_at=now)
+    elif held <= ledger.DUST:
+        position.quantity, position.status, position.closed_at = Decimal("0"), Position.Status.CLOSED, now
+        position.exit_reason = "reconciled"
+        position.realised_pnl = position.proceeds - position.cost
+        position.save()
+    else:
+        position.quantity = held
+        position.save()

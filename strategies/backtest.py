@@ -205,18 +205,14 @@ def run_backtest(candles: pd.DataFrame, signals: np.ndarray, settings: BacktestS
     )
     index = candles.index
     metrics = compute_metrics(equity, columns[3], pnl, exposed, settings.cash, _periods_per_year(index))
-    times = index[entry_i], index[exit_i]
+    stamps = index.values  # datetime64[ns], UTC
+    entry_times = np.char.add(np.datetime_as_string(stamps[entry_i], unit="s"), "Z").tolist()
+    exit_times = np.char.add(np.datetime_as_string(stamps[exit_i], unit="s"), "Z").tolist()
+    columns_out = (entry_p.tolist(), exit_p.tolist(), size.tolist(), fee.tolist(), pnl.tolist())
     trades = [
-        {
-            "entry_time": times[0][k].isoformat().replace("+00:00", "Z"),
-            "entry_price": float(entry_p[k]),
-            "exit_time": times[1][k].isoformat().replace("+00:00", "Z"),
-            "exit_price": float(exit_p[k]),
-            "size": float(size[k]),
-            "fee": float(fee[k]),
-            "pnl": float(pnl[k]),
-            "exit_reason": EXIT_REASONS[int(reason[k])],
-        }
+        {"entry_time": entry_times[k], "entry_price": columns_out[0][k], "exit_time": exit_times[k],
+         "exit_price": columns_out[1][k], "size": columns_out[2][k], "fee": columns_out[3][k],
+         "pnl": columns_out[4][k], "exit_reason": EXIT_REASONS[int(reason[k])]}
         for k in range(len(pnl))
     ]
     return BacktestResult(metrics, trades, pd.Series(equity, index=index, name="equity"))

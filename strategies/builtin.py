@@ -14,9 +14,12 @@ def _previous(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _confidence(signals: np.ndarray, buy: np.ndarray, sell: np.ndarray) -> np.ndarray:
-    """BUY candles take `buy`, SELL candles `sell`, HOLD candles 0; clipped to 0..1."""
-    out = np.where(signals == BUY, buy, np.where(signals == SELL, sell, 0.0))
+def _confidence(signals: np.ndarray, buy, sell) -> np.ndarray:
+    """BUY candles take `buy`, SELL candles `sell` (arrays or scalars), HOLD candles 0; clipped to 0..1."""
+    out = np.zeros(len(signals))
+    for side, values in ((BUY, buy), (SELL, sell)):
+        where = np.flatnonzero(signals == side)
+        out[where] = values[where] if isinstance(values, np.ndarray) else values
     return np.clip(np.nan_to_num(out, nan=0.0), 0.0, 1.0)
 
 

@@ -71,7 +71,8 @@ class FakeExchange:
     def start(self) -> "FakeExchange":
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, name="fake-exchange", daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       name="fake-exchange", daemon=True)
         self.thread.start()
         return self
 

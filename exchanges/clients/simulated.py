@@ -222,12 +222,10 @@ class SimulatedExchange(ExchangeClient):
         if order.quote_amount is not None:
             return quote, order.quote_amount
         if order.type == "limit":
-            reference = order.price
-        elif order.type == "stop_market":
-            reference = order.stop_price
+            reference = order.price  # a limit buy never pays more than its price
         else:
-            reference = self._reference_price(symbol)
-        reference = Decimal(str(execution.buy_price(float(reference), self.slippage)))
+            reference = order.stop_price if order.type == "stop_market" else self._reference_price(symbol)
+            reference = dec(execution.buy_price(float(reference), self.slippage))
         return quote, (order.amount * reference * (1 + Decimal(repr(self.fee)))).quantize(Q)
 
     def _reference_price(self, symbol: str) -> Decimal:

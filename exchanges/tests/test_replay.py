@@ -178,6 +178,7 @@ def signals_for(n, seed):
     {"stop_loss": 0.0, "take_profit": 0.0, "trailing": 0.0, "slippage": 0.0},
     {"stop_loss": 0.003, "take_profit": 0.002, "trailing": 0.0, "slippage": 0.0005},
     {"stop_loss": 0.004, "take_profit": 0.0, "trailing": 0.002, "slippage": 0.0},
+    {"stop_loss": 0.01, "take_profit": 0.001, "trailing": 0.0, "slippage": 0.0002},
 ])
 def test_replay_bot_trades_equal_the_backtester(account, btc, risk):
     from strategies.backtest import BacktestSettings, run_backtest
@@ -202,7 +203,7 @@ def test_replay_bot_trades_equal_the_backtester(account, btc, risk):
         assert exit_order.timestamp.isoformat().replace("+00:00", "Z") == want["exit_time"]
     expected_reasons = {t["exit_reason"] for t in expected}
     assert reasons == expected_reasons
-    if risk["stop_loss"]:
+    if risk["stop_loss"] or risk["take_profit"]:
         assert reasons - {"signal"}, "the risk settings never triggered a protective exit"
 
 

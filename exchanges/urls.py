@@ -1,6 +1,6 @@
 from django.urls import path
 
-from exchanges import views
+from exchanges import connection_views, views
 
 app_name = "exchanges"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("accounts/<uuid:pk>/", views.account_detail, name="detail"),
     path("accounts/<uuid:pk>/edit/", views.account_edit, name="edit"),
     path("accounts/<uuid:pk>/delete/", views.account_delete, name="delete"),
+    path("accounts/<uuid:pk>/test/", connection_views.test_connection_view, name="test_connection"),
 ]

@@ -36,3 +36,6 @@ class ExchangeAccountAdmin(OwnerScopedAdmin):
         for account in queryset:
             ok, message = test_connection(account)
             self.message_user(request, f"{account.label}: {message}", messages.SUCCESS if ok else messages.ERROR)
+
+
+import exchanges.admin_market  # noqa: E402,F401  (candles and simulated exchanges)

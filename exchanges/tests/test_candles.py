@@ -87,3 +87,22 @@ def test_load_100k_candles_fast():
     assert len(frame) == 100_000 and frame.index.is_monotonic_increasing
     # A generous bound (a shared 2-core machine); `make bench` prints the real figure.
     assert elapsed < 2.0, f"loading 100,000 candles took {elapsed:.2f} s"
+
+
+def test_admin_lists_candles_and_wallets_for_superusers_only(client, django_user_model):
+    from exchanges.models import SimBalance, SimWallet
+
+    upsert_candles("binance", "BTC/USDT", "5m", synthetic(5))
+    wallet = SimWallet.objects.create(key="bot:42")
+    SimBalance.objects.create(wallet=wallet, asset="USDT", free=10000)
+    admin_user = django_user_model.objects.create(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    page = client.get("/admin/exchanges/candle/?symbol=BTC%2FUSDT")
+    assert page.status_code == 200 and page.content.decode().count("BTC/USDT") >= 5
+    wallet_page = client.get(f"/admin/exchanges/simwallet/{wallet.pk}/change/")
+    assert wallet_page.status_code == 200 and "USDT" in wallet_page.content.decode()
+    assert client.get("/admin/exchanges/simorder/").status_code == 200
+
+    staff = django_user_model.objects.create(username="staff", is_staff=True)
+    client.force_login(staff)
+    assert client.get("/admin/exchanges/candle/").status_code == 403

@@ -82,6 +82,8 @@ def apply_result(order: Order, result, *, source: str = "worker") -> list[Fill]:
         order.fee_currency = result.fee_currency or ""
         if result.amount:
             order.amount = dec(result.amount)  # a buy by quote amount learns its size from the exchange
+        elif order.status == Order.Status.CLOSED:
+            order.amount = new_filled
         order.raw = _jsonable(result.raw)
         order.exchange_time = result.timestamp
         if result.price is not None and order.price is None:
@@ -148,21 +150,22 @@ class Books:
     quantity: Decimal
 
 
-def books(bot: Bot, price: Decimal) -> Books:
+def books(bot: Bot, price: Decimal, position: Position | None | bool = False) -> Books:
     """Equity of the bot at `price`: its starting balance, plus realised P&L, plus the open position
     valued at `price` against what it cost (the backtester values an open position the same way)."""
     realised = (
         Position.objects.filter(bot=bot, status=Position.Status.CLOSED).aggregate(total=Sum("realised_pnl"))["total"]
         or ZERO
     )
-    position = open_position(bot)
+    if position is False:  # not given: look it up
+        position = open_position(bot)
     quantity = position.quantity if position else ZERO
     unrealised = quantity * price - position.cost if position else ZERO
     return Books(realised, unrealised, bot.starting_balance + realised + unrealised, quantity)
 
 
-def snapshot(bot: Bot, time: datetime, price: Decimal) -> PnLSnapshot:
-    b = books(bot, price)
+def snapshot(bot: Bot, time: datetime, price: Decimal, known: Books | None = None) -> PnLSnapshot:
+    b = known or books(bot, price)
     return PnLSnapshot.objects.create(bot=bot, time=time, equity=b.equity, realised=b.realised,
                                       unrealised=b.unrealised)
 

@@ -5,6 +5,7 @@ and `runbot` call, and what the tests drive. It never raises: a temporary exchan
 the next candle; a permanent one puts the bot in `error` with the reason.
 """
 
+import dataclasses
 import logging
 import time
 from collections import OrderedDict
@@ -16,7 +17,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from bots import ledger, risk, scheduler
-from bots.control import replay_now
 from bots.crashpoints import crashpoint
 from bots.models import Bot, BotEvent, Order, Position
 from exchanges.errors import AuthenticationFailed, ExchangeError, OrderNotFound, OrderRefused, TemporaryExchangeError
@@ -84,16 +84,16 @@ def last_closed_candle(now: datetime, timeframe: str) -> datetime:
 
 def client_for_bot(bot: Bot):
     """The exchange client a bot trades through: its own simulated wallet for replay and paper."""
-    from exchanges.clients import client_for
+    from exchanges.clients import ReplayClock, client_for
 
     account = bot.exchange_account
     if bot.mode == Bot.Mode.LIVE:
-        return client_for(account, mode="live" if account.mode == account.Mode.LIVE else account.mode)
-    options = {"wallet": bot.wallet_key, "starting_balance": bot.starting_balance, "fee": bot.fee}
+        return client_for(account, mode="testnet" if account.mode == account.Mode.TESTNET else "live")
+    options = {"wallet_key": bot.wallet_key, "starting_balance": bot.starting_balance, "fee": float(bot.fee),
+               "quote_currency": bot.symbol.split("/")[-1], "timeframe": bot.timeframe}
     if bot.mode == Bot.Mode.REPLAY:
-        from exchanges.clients import ReplayClock
-
-        options["replay"] = ReplayClock(lambda: replay_now(bot))
+        options["replay"] = ReplayClock(start=bot.replay_start, speed=bot.replay_speed,
+                                        wall_start=bot.replay_started_at, offset=bot.replay_offset)
     return client_for(account, mode=bot.mode, **options)
 
 
@@ -122,6 +122,7 @@ def tick_bot(bot_id: int, lease: datetime | None = None) -> TickResult:
         scheduler.release(bot_id, token, None)
         return TickResult(bot_id, "inactive")
     result = TickResult(bot_id, "ticked")
+    status = bot.status
     next_due = None
     client = None
     try:
@@ -147,11 +148,26 @@ def tick_bot(bot_id: int, lease: datetime | None = None) -> TickResult:
                 log.warning("closing the exchange client of bot %s failed", bot_id, exc_info=True)
     crashpoint("before_release")
     scheduler.release(bot_id, token, next_due)
-    from bots.live import publish_bot_update
-
-    publish_bot_update(bot_id)
+    publish(bot_id, force=bool(result.orders) or result.outcome in ("error", "retry") or bot.status != status)
     result.seconds = time.perf_counter() - started
     return result
+
+
+# A replay bot may tick many times a second; pages cannot show more than a few updates a second, so
+# uneventful ticks publish at most this often per bot (a trade, an error or a status change always does).
+PUBLISH_INTERVAL = 0.5
+_published_at: dict[int, float] = {}
+
+
+def publish(bot_id: int, force: bool = False) -> bool:
+    from bots.live import publish_bot_update
+
+    now = time.monotonic()
+    if not force and now - _published_at.get(bot_id, -PUBLISH_INTERVAL) < PUBLISH_INTERVAL:
+        return False
+    _published_at[bot_id] = now
+    publish_bot_update(bot_id)
+    return True
 
 
 def _renew(bot_id: int, lease: datetime | None, now: datetime) -> datetime | None:
@@ -216,14 +232,15 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
     result.signal = decision["signal"]
 
     position = ledger.open_position(bot)
-    state = _risk_state(bot, candle_at, exchange_now, close)
     limits = risk.RiskLimits.from_bot(bot)
+    state = _risk_state(bot, limits, exchange_now, close, position)
     _apply_halts(bot, client, limits, state, candle_at, position, result)
 
     if decision["signal"] != "HOLD":
         _event(bot, BotEvent.Kind.SIGNAL, f"{decision['signal']} on the {candle_at:%Y-%m-%d %H:%M} candle: "
                f"{decision['reason']}", {**decision, "candle_at": candle_at, "close": close}, time=exchange_now)
-    position = ledger.open_position(bot)
+    if result.orders:
+        position = ledger.open_position(bot)
     if position is not None and bot.mode == Bot.Mode.LIVE:
         reason = live_protective_exit(limits, position, candles)
         if reason:
@@ -232,7 +249,7 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
             if decision["signal"] == "BUY":
                 decision = {**decision, "signal": "HOLD"}  # the backtester re-enters only on the next signal
     if decision["signal"] == "BUY" and position is None and bot.status == Bot.Status.RUNNING:
-        review = risk.review_entry(limits, state, bot.stake)
+        review = risk.review_entry(limits, _with_entry_counts(bot, state, candle_at), bot.stake)
         if review.allowed:
             enter(bot, client, candle_at, review, close, result)
         elif not review.is_halt:
@@ -244,13 +261,13 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
     elif decision["signal"] == "SELL" and position is not None:
         exit_position(bot, client, position, candle_at, "signal", result)
 
-    books = ledger.books(bot, close)
+    books = ledger.books(bot, close) if result.orders else state.books
     updates = {"last_candle_at": candle_at}
     if bot.equity_peak is None or books.equity > bot.equity_peak:
         updates["equity_peak"] = books.equity
     with transaction.atomic():
         Bot.objects.filter(pk=bot.pk).update(**updates)
-        ledger.snapshot(bot, candle_at, close)
+        ledger.snapshot(bot, candle_at, close, books)
     for name, value in updates.items():
         setattr(bot, name, value)
     return _next_due(bot, client)
@@ -275,8 +292,15 @@ def live_protective_exit(limits: risk.RiskLimits, position: Position, candles) -
     return execution.EXIT_REASONS.get(int(code), "")
 
 
-def _risk_state(bot: Bot, candle_at: datetime, exchange_now: datetime, close: Decimal) -> risk.RiskState:
-    books = ledger.books(bot, close)
+@dataclass(frozen=True)
+class TickState(risk.RiskState):
+    books: ledger.Books | None = None
+
+
+def _risk_state(bot: Bot, limits: risk.RiskLimits, exchange_now: datetime, close: Decimal,
+                position: Position | None) -> TickState:
+    """What the halt rules need; the entry counts are added only when an entry is considered."""
+    books = ledger.books(bot, close, position)
     today = exchange_now.date()
     if bot.day_start != today or bot.day_start_equity is None:
         # The first tick of a UTC day (on the exchange clock) fixes the equity the daily loss counts from.
@@ -285,18 +309,24 @@ def _risk_state(bot: Bot, candle_at: datetime, exchange_now: datetime, close: De
     if bot.equity_peak is None:
         bot.equity_peak = books.equity
         Bot.objects.filter(pk=bot.pk).update(equity_peak=books.equity)
-    streak, last_loss = ledger.loss_streak(bot)
-    return risk.RiskState(
+    streak, last_loss = ledger.loss_streak(bot) if limits.max_consecutive_losses else (0, None)
+    return TickState(
         now=exchange_now,
         equity=books.equity,
         equity_peak=max(bot.equity_peak, books.equity),
         day_start_equity=bot.day_start_equity,
         consecutive_losses=streak,
         last_loss_at=last_loss,
-        orders_last_hour=Order.objects.filter(
-            bot=bot, candle_at__gt=candle_at - timedelta(hours=1)
-        ).exclude(client_order_id__endswith=f"-b{BRACKET_TAG}").exclude(client_order_id__endswith=f"-s{BRACKET_TAG}")
-        .count(),
+        books=books,
+    )
+
+
+def _with_entry_counts(bot: Bot, state: TickState, candle_at: datetime) -> TickState:
+    """Orders of the last hour (protective exits not counted) and the owner's open positions."""
+    recent = Order.objects.filter(bot=bot, candle_at__gt=candle_at - timedelta(hours=1)).exclude(type="bracket")
+    return dataclasses.replace(
+        state,
+        orders_last_hour=recent.count(),
         open_positions=Position.objects.filter(bot__owner_id=bot.owner_id, status=Position.Status.OPEN).count(),
     )
 
@@ -345,9 +375,14 @@ def enter(bot: Bot, client, candle_at: datetime, review: risk.Decision, close: D
             return
     else:
         # The simulated exchanges spend exactly the cash (quote_amount) at the next open, as the backtester
-        # does; the amount is only an estimate at the last close.
-        amount = _quantize_down(review.cash / (close * (1 + bot.fee)), None)
-        params = {"quote_amount": review.cash}
+        # does; the amount is only an estimate at the last close. The wallet rounds its balances, so the
+        # ledger's equity may exceed what is free by a rounding dust.
+        quote = bot.symbol.split("/")[-1]
+        free = client.fetch_balance().get(quote)
+        cash = min(review.cash, free.free) if free is not None else review.cash
+        review = risk.Decision(True, numbers=review.numbers, cash=cash)
+        amount = _quantize_down(cash / (close * (1 + bot.fee)), None)
+        params = {"quote_amount": cash}
     crashpoint("before_order_recorded")
     order, created = ledger.record_intent(bot, side="buy", amount=amount, candle_at=candle_at, reason="signal")
     if not created and not _may_send(order):
@@ -416,7 +451,7 @@ def protect(bot: Bot, client, entry: Order, candle_at: datetime) -> None:
         return
     crashpoint("before_bracket_sent")
     params = {"stop_loss": limits.stop_loss_pct, "take_profit": limits.take_profit_pct,
-              "trailing_stop": limits.trailing_stop_pct, "entry_price": entry.average}
+              "trailing": limits.trailing_stop_pct, "entry_price": entry.average}
     try:
         answer = client.create_order(bot.symbol, "sell", "bracket", position.quantity, None,
                                      client_order_id=order.client_order_id, params=params)
@@ -439,12 +474,16 @@ def exit_position(bot: Bot, client, position: Position, candle_at: datetime, rea
         position.refresh_from_db()
         if position.status != Position.Status.OPEN:
             return
+    amount = position.quantity
+    if bot.mode != Bot.Mode.LIVE:
+        # The bot's own simulated wallet holds exactly the position; the ledger's 12 decimals may round up.
+        held = client.fetch_balance().get(bot.symbol.split("/")[0])
+        amount = min(amount, held.free) if held is not None else amount
     crashpoint("before_order_recorded")
-    order, created = ledger.record_intent(bot, side="sell", amount=position.quantity, candle_at=candle_at,
-                                          reason=reason)
+    order, created = ledger.record_intent(bot, side="sell", amount=amount, candle_at=candle_at, reason=reason)
     if not created and not _may_send(order):
         return
-    _event(bot, BotEvent.Kind.ORDER, f"SELL {position.quantity.normalize()} {bot.symbol} ({reason})",
+    _event(bot, BotEvent.Kind.ORDER, f"SELL {amount.normalize()} {bot.symbol} ({reason})",
            {"client_order_id": order.client_order_id, "reason": reason})
     send(bot, client, order)
     result.orders.append(order.client_order_id)
@@ -492,7 +531,7 @@ def sync_protective_exit(bot: Bot, client) -> None:
         if answer.status != order.status or answer.filled != order.filled:
             ledger.apply_result(order, answer)
             if answer.filled > 0:
-                reason = (answer.raw or {}).get("exit_reason") or "protective"
+                reason = (answer.raw or {}).get("reason") or "protective"
                 Position.objects.filter(bot=bot, status=Position.Status.CLOSED).order_by("-closed_at", "-id") \
                     .filter(exit_reason="protective").update(exit_reason=reason)
     # A position the bracket was never placed for (a crash between entry and bracket) gets it now.

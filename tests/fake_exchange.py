@@ -154,6 +154,7 @@ class FakeExchange:
             ("GET", "order"): self._get_order,
             ("DELETE", "order"): self._cancel_order,
             ("GET", "openOrders"): self._open_orders,
+            ("GET", "myTrades"): self._my_trades,
             ("GET", "ping"): lambda p: (200, {}, 0),
             ("GET", "time"): lambda p: (200, {"serverTime": int(time.time() * 1000)}, 0),
         }.get((method, endpoint))
@@ -367,6 +368,24 @@ class FakeExchange:
         body["origClientOrderId"] = order["clientOrderId"]
         body["transactTime"] = int(time.time() * 1000)
         return 200, body, 0
+
+    def _my_trades(self, params):
+        trades = []
+        for order in self.orders:
+            if order["symbol"] != params.get("symbol"):
+                continue
+            if "orderId" in params and str(order["orderId"]) != str(params["orderId"]):
+                continue
+            for fill in order["_fills"]:
+                trades.append({
+                    "symbol": order["symbol"], "id": fill["tradeId"], "orderId": order["orderId"], "orderListId": -1,
+                    "price": fill["price"], "qty": fill["qty"],
+                    "quoteQty": fmt(Decimal(fill["price"]) * Decimal(fill["qty"])),
+                    "commission": fill["commission"], "commissionAsset": fill["commissionAsset"],
+                    "time": order["updateTime"], "isBuyer": order["side"] == "BUY", "isMaker": False,
+                    "isBestMatch": True,
+                })
+        return 200, trades, 0
 
     def _open_orders(self, params):
         return 200, [

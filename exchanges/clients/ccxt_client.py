@@ -260,7 +260,7 @@ class CcxtClient(ExchangeClient):
             self._sleep(attempt)
             try:
                 raw = self.exchange.fetch_order("", symbol, {"origClientOrderId": client_order_id})
-                return self._order(raw, client_order_id)
+                return self._with_fee(self._order(raw, client_order_id))
             except ccxt.OrderNotFound:
                 return None
             except ccxt.NetworkError as exc:
@@ -278,7 +278,22 @@ class CcxtClient(ExchangeClient):
             raise OrderNotFound("give a client_order_id or an exchange_order_id")
         raw = self._call(f"fetch order {client_order_id or exchange_order_id}", self.exchange.fetch_order,
                          exchange_order_id or "", symbol, params)
-        return self._order(raw, client_order_id)
+        return self._with_fee(self._order(raw, client_order_id))
+
+    def _with_fee(self, order: OrderResult) -> OrderResult:
+        """An order query does not carry the fee (Binance): sum it from the order's trades when it filled."""
+        if order.fee is not None or not order.filled or not order.exchange_order_id:
+            return order
+        try:
+            trades = self._call(f"trades of order {order.client_order_id}", self.exchange.fetch_order_trades,
+                                order.exchange_order_id, order.symbol)
+        except ExchangeError:
+            return order  # the fill stands; only its fee is unknown for now
+        fees = [t["fee"] for t in trades if t.get("fee") and t["fee"].get("cost") is not None]
+        if fees:
+            order.fee = sum((dec(f["cost"]) for f in fees), Decimal(0))
+            order.fee_currency = fees[0].get("currency")
+        return order
 
     def cancel_order(self, symbol, *, client_order_id=None, exchange_order_id=None) -> OrderResult:
         params = {"origClientOrderId": client_order_id} if client_order_id else {}

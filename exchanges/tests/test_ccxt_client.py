@@ -95,6 +95,7 @@ def test_limit_order_fills_when_the_price_reaches_it(client, fake):
     fake.set_price("BTC/USDT", "21500")
     filled = client.fetch_order("BTC/USDT", client_order_id="s1")
     assert filled.status == "closed" and filled.filled == Decimal("0.5") and filled.average == Decimal("21000")
+    assert filled.fee == Decimal("10.5")
 
 
 def test_unknown_order_is_order_not_found(client):
@@ -115,6 +116,7 @@ def test_timeout_after_accept_is_looked_up_never_sent_twice(client, fake):
     fake.inject("timeout")
     result = client.create_order("BTC/USDT", "buy", "market", Decimal("0.01"), client_order_id="t-1")
     assert result.status == "closed" and result.client_order_id == "t-1" and result.filled == Decimal("0.01")
+    assert result.fee == Decimal("0.2") and result.fee_currency == "USDT"  # from the order's trades
     assert fake.order_count("t-1") == 1
     assert len(fake.private_requests("/order", "POST")) == 1
     assert fake.balances["BTC"]["free"] == Decimal("1.01")
@@ -198,3 +200,26 @@ def test_wrong_secret_is_an_auth_error(account, fake):
         client.fetch_balance()
     account.refresh_from_db()
     assert account.status == ExchangeAccount.Status.INVALID
+
+
+def test_a_separate_process_trades_on_the_fake(fake):
+    """A worker process reaches the test's fake exchange through CCXT_URL_OVERRIDES in its environment."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    code = (
+        "import django; django.setup()\n"
+        "from exchanges.clients.ccxt_client import build_exchange\n"
+        f"ex = build_exchange('binance', api_key={fake.api_key!r}, secret={fake.api_secret!r})\n"
+        "print(ex.create_order('BTC/USDT', 'market', 'buy', 0.01, None, {'clientOrderId': 'proc-1'})['status'])\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tradingbot.settings",
+           "CCXT_URL_OVERRIDES": json.dumps({"binance": fake.url})}
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=settings.BASE_DIR, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "closed" and fake.order_count("proc-1") == 1

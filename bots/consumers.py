@@ -1,7 +1,7 @@
 """The websocket a page opens to receive live updates: `ws/live/?bot=<id>&after=<last message id>`.
 
 Without `bot` it joins the user's own group (the dashboard); with it, that bot's group, only if the bot
-is the user's. Anonymous connections close with 4401, foreign or unknown bots with 4403. After joining,
+is the user's. Anonymous connections are closed with 4401, foreign or unknown bots with 4403. After joining,
 it sends the group's messages newer than `after` (catch-up for a page that reconnects), then live ones.
 """
 
@@ -49,13 +49,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self.refuse(CLOSE_UNAUTHENTICATED)
             return
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         if "bot" in query:
             bot_id = query_int(query, "bot")
             if bot_id is None or not await owned_bot_exists(user, bot_id):
-                await self.close(code=CLOSE_FORBIDDEN)
+                await self.refuse(CLOSE_FORBIDDEN)
                 return
             group = live.bot_group(bot_id)
         else:
@@ -73,6 +73,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if after is not None:
             for text in await catch_up(group, after):
                 await self.send(text_data=text)
+
+    async def refuse(self, code: int) -> None:
+        """Accept, then close at once with a code the page understands (a refused handshake would look like
+        a network failure to the browser, which would then retry for ever). No group has been joined."""
+        await self.accept()
+        await self.close(code=code)
 
     async def disconnect(self, code):
         for group in self.groups_joined:

@@ -1,48 +1,22 @@
-"""In real Chromium: create a strategy (the parameter fields follow the chosen rule), run a backtest, watch the
-progress indicator, and read the result page (charts and trades)."""
+"""In real Chromium against daphne and a real django-q2 worker: create a strategy (the parameter fields follow
+the chosen rule), run a backtest, watch the progress indicator, and read the result page."""
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.test import Client
 
 from exchanges.candles import upsert_candles
 from strategies.models import Backtest, StrategyConfig
-from strategies.tasks import run_backtest_job
 from strategies.tests.test_strategies import load_real
+from tests.browser.conftest import chromium, log_in, page, web_server, worker  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
 
-
-@pytest.fixture
-def page(live_server, monkeypatch):
-    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
+def test_create_strategy_and_run_a_backtest(web_server, worker, page):  # noqa: F811
     user = get_user_model().objects.create_user("carol", password="a-long-password-1")
-    client = Client()
-    client.force_login(user)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context()
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": live_server.url,
-                              "value": client.cookies[settings.SESSION_COOKIE_NAME].value}])
-        tab = context.new_page()
-        tab.set_default_timeout(15_000)
-        try:
-            yield tab
-        finally:
-            context.close()
-            browser.close()
-
-
-def test_create_strategy_and_run_a_backtest(page, live_server):
     upsert_candles("binance", "BTC/USDT", "5m", load_real())
-    page.goto(f"{live_server.url}/strategies/new/")
+    log_in(page, web_server.url, user)
+    page.goto(f"{web_server.url}/strategies/new/")
     page.fill("#id_name", "My RSI")
     # Switching the rule swaps in its own parameter fields (htmx), keeping the typed name.
     page.select_option("#id_strategy", "mean_reversion")
@@ -57,18 +31,17 @@ def test_create_strategy_and_run_a_backtest(page, live_server):
     assert not StrategyConfig.objects.exists()
     page.fill("#id_param_rsi_period", "14")
     page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/strategies/")
+    page.wait_for_url(f"{web_server.url}/strategies/")
     assert "My RSI" in page.inner_text("#configs")
 
     page.click("#configs a:text-is('Backtest')")
     page.select_option("#id_series", "binance|BTC/USDT|5m")
     page.click("button[type=submit]")
-    page.wait_for_selector("#backtest-status progress")
-    assert "Queued" in page.inner_text("#backtest-status")
-    # The worker's part, done here: the page notices by polling and reloads with the result.
+    # The detail page shows the progress fragment until the worker finishes, then reloads with the result.
+    page.wait_for_url(f"{web_server.url}/strategies/backtests/*/")
+    page.wait_for_selector("#metrics", timeout=60_000)
     run = Backtest.objects.get()
-    assert run_backtest_job(run.pk).startswith("35 trades")
-    page.wait_for_selector("#metrics")
+    assert run.status == Backtest.Status.DONE and run.progress == 100
     assert "+5.632 %" in page.inner_text("#metrics")
     assert page.locator("#candle-chart svg path.entry").count() == 35
     assert page.locator("#equity-chart svg polyline.equity").count() == 1

@@ -23,7 +23,7 @@ def parameter_fields(strategy_cls: type[Strategy], initial: dict | None = None) 
         field_cls = forms.IntegerField if param.type is int else forms.FloatField
         kwargs = {} if param.type is int else {"widget": forms.NumberInput(attrs={"step": "any"})}
         fields[PARAM_PREFIX + param.name] = field_cls(
-            label=param.name.replace("_", " ").capitalize(),
+            label=param.label,
             min_value=param.minimum,
             max_value=param.maximum,
             initial=initial.get(param.name, param.default),

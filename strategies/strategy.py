@@ -12,6 +12,9 @@ BUY, SELL, HOLD = 1, -1, 0
 SIGNAL_NAMES = {BUY: "BUY", SELL: "SELL", HOLD: "HOLD"}
 
 
+ACRONYMS = {"rsi": "RSI", "ema": "EMA", "macd": "MACD", "vwap": "VWAP"}
+
+
 class InvalidParameters(ValueError):
     """Bad strategy parameters; `errors` maps a field name (or "strategy"/"__all__") to a message."""
 
@@ -30,6 +33,11 @@ class Param:
     minimum: int | float
     maximum: int | float
     help: str
+
+    @property
+    def label(self) -> str:
+        words = [ACRONYMS.get(word, word) for word in self.name.split("_")]
+        return " ".join(words).capitalize() if words[0] not in ACRONYMS.values() else " ".join(words)
 
     def coerce(self, raw) -> int | float:
         """The value as this parameter's type, or ValueError with a message fit for a form or stderr."""
@@ -86,7 +94,7 @@ class Strategy:
     @classmethod
     def description(cls) -> str:
         """The rule and confidence, from the class docstring, for pages and forms."""
-        return " ".join(inspect.cleandoc(cls.__doc__ or "").split())
+        return " ".join(inspect.cleandoc(cls.__doc__ or "").replace("`", "").split())
 
     @classmethod
     def validate(cls, raw: dict) -> dict:

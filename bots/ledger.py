@@ -16,7 +16,7 @@ from bots.models import Bot, BotEvent, Fill, Order, PnLSnapshot, Position
 
 ZERO = Decimal("0")
 # Quantities below this are dust left by rounding, not a position.
-DUST = Decimal("1e-10")
+DUST = Decimal("1e-12")
 
 
 def client_order_id(bot_id: int, candle_at: datetime, side: str, tag: str = "") -> str:

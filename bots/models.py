@@ -153,12 +153,12 @@ class Order(models.Model):
     symbol = models.CharField(max_length=30)
     side = models.CharField(max_length=4, choices=Side.choices)
     type = models.CharField(max_length=20, default="market")
-    amount = models.DecimalField(max_digits=30, decimal_places=12)
-    price = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
+    amount = models.DecimalField(max_digits=36, decimal_places=16)
+    price = models.DecimalField(max_digits=36, decimal_places=16, null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
-    filled = models.DecimalField(max_digits=30, decimal_places=12, default=Decimal("0"))
-    average = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
-    fee = models.DecimalField(max_digits=30, decimal_places=12, default=Decimal("0"))
+    filled = models.DecimalField(max_digits=36, decimal_places=16, default=Decimal("0"))
+    average = models.DecimalField(max_digits=36, decimal_places=16, null=True, blank=True)
+    fee = models.DecimalField(max_digits=36, decimal_places=16, default=Decimal("0"))
     fee_currency = models.CharField(max_length=20, blank=True, default="")
     reason = models.CharField(max_length=50, blank=True, default="", help_text="signal, flatten, stop_loss, ...")
     candle_at = models.DateTimeField(help_text="Open time of the candle whose signal caused it.")
@@ -181,9 +181,9 @@ class Fill(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fills")
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="fills")
     side = models.CharField(max_length=4, choices=Order.Side.choices)
-    amount = models.DecimalField(max_digits=30, decimal_places=12)
-    price = models.DecimalField(max_digits=30, decimal_places=12)
-    fee = models.DecimalField(max_digits=30, decimal_places=12, default=Decimal("0"))
+    amount = models.DecimalField(max_digits=36, decimal_places=16)
+    price = models.DecimalField(max_digits=36, decimal_places=16)
+    fee = models.DecimalField(max_digits=36, decimal_places=16, default=Decimal("0"))
     time = models.DateTimeField()
 
     class Meta:
@@ -201,21 +201,21 @@ class Position(models.Model):
     symbol = models.CharField(max_length=30)
     status = models.CharField(max_length=6, choices=Status.choices, default=Status.OPEN, db_index=True)
     quantity = models.DecimalField(
-        max_digits=30, decimal_places=12, default=Decimal("0"), help_text="Still open (base currency)."
+        max_digits=36, decimal_places=16, default=Decimal("0"), help_text="Still open (base currency)."
     )
     entry_quantity = models.DecimalField(
-        max_digits=30, decimal_places=12, default=Decimal("0"), help_text="Bought in all (base currency)."
+        max_digits=36, decimal_places=16, default=Decimal("0"), help_text="Bought in all (base currency)."
     )
-    average_entry = models.DecimalField(max_digits=30, decimal_places=12, default=Decimal("0"))
+    average_entry = models.DecimalField(max_digits=36, decimal_places=16, default=Decimal("0"))
     cost = models.DecimalField(
-        max_digits=30, decimal_places=12, default=Decimal("0"), help_text="Quote spent on entry, fees included."
+        max_digits=36, decimal_places=16, default=Decimal("0"), help_text="Quote spent on entry, fees included."
     )
     proceeds = models.DecimalField(
-        max_digits=30, decimal_places=12, default=Decimal("0"), help_text="Quote received on exit, after fees."
+        max_digits=36, decimal_places=16, default=Decimal("0"), help_text="Quote received on exit, after fees."
     )
-    exit_price = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
+    exit_price = models.DecimalField(max_digits=36, decimal_places=16, null=True, blank=True)
     exit_reason = models.CharField(max_length=50, blank=True, default="")
-    realised_pnl = models.DecimalField(max_digits=30, decimal_places=12, default=Decimal("0"))
+    realised_pnl = models.DecimalField(max_digits=36, decimal_places=16, default=Decimal("0"))
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
 
@@ -231,9 +231,9 @@ class PnLSnapshot(models.Model):
 
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="pnl_snapshots")
     time = models.DateTimeField()
-    equity = models.DecimalField(max_digits=30, decimal_places=12)
-    realised = models.DecimalField(max_digits=30, decimal_places=12)
-    unrealised = models.DecimalField(max_digits=30, decimal_places=12)
+    equity = models.DecimalField(max_digits=36, decimal_places=16)
+    realised = models.DecimalField(max_digits=36, decimal_places=16)
+    unrealised = models.DecimalField(max_digits=36, decimal_places=16)
 
     class Meta:
         ordering = ["time", "id"]

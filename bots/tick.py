@@ -356,7 +356,7 @@ def _apply_halts(bot, client, limits, state, candle_at, position, result) -> Non
 
 def _quantize_down(amount: Decimal, step: Decimal | None) -> Decimal:
     if not step:
-        return amount.quantize(Decimal("1e-12"), rounding=ROUND_DOWN)
+        return amount.quantize(Decimal("1e-16"), rounding=ROUND_DOWN)
     return (amount / step).to_integral_value(rounding=ROUND_DOWN) * step
 
 
@@ -445,7 +445,9 @@ def protect(bot: Bot, client, entry: Order, candle_at: datetime) -> None:
     position = ledger.open_position(bot)
     if position is None:
         return
-    order, created = ledger.record_intent(bot, side="sell", amount=position.quantity, candle_at=candle_at,
+    held = client.fetch_balance().get(bot.symbol.split("/")[0])
+    amount = min(position.quantity, held.free) if held is not None else position.quantity
+    order, created = ledger.record_intent(bot, side="sell", amount=amount, candle_at=candle_at,
                                           reason="protective", type="bracket", tag=BRACKET_TAG)
     if not created and order.status not in Order.UNSETTLED:
         return
@@ -453,7 +455,7 @@ def protect(bot: Bot, client, entry: Order, candle_at: datetime) -> None:
     params = {"stop_loss": limits.stop_loss_pct, "take_profit": limits.take_profit_pct,
               "trailing": limits.trailing_stop_pct, "entry_price": entry.average}
     try:
-        answer = client.create_order(bot.symbol, "sell", "bracket", position.quantity, None,
+        answer = client.create_order(bot.symbol, "sell", "bracket", amount, None,
                                      client_order_id=order.client_order_id, params=params)
     except TemporaryExchangeError as exc:
         Order.objects.filter(pk=order.pk).update(status=Order.Status.UNKNOWN, error=str(exc)[:500])

@@ -70,15 +70,52 @@ def compare(bot: Bot, expected: list[dict]) -> None:
         assert position.exit_reason == trade["exit_reason"]
 
 
-@pytest.mark.parametrize("count", [1200])
-def test_replay_bot_trades_like_the_backtester(count):
-    candles = read_candle_file(FILE, "5m")
-    upsert_candles("binance", "BTC/USDT", "5m", candles)
-    candles = load_candles("binance", "BTC/USDT", "5m").iloc[:count]
-    bot = replay_bot(candles)
-    per_tick = play(bot, count)
+@pytest.fixture
+def btc_candles():
+    upsert_candles("binance", "BTC/USDT", "5m", read_candle_file(FILE, "5m"))
+    return load_candles("binance", "BTC/USDT", "5m")
+
+
+def backtest(candles, **settings):
     strategy = build_strategy("rsi_cross")
-    expected = run_backtest(candles, strategy.signals(candles), BacktestSettings(cash=10000, fee=0.001)).trades
-    assert len(expected) >= 3
-    print(f"{count} ticks, {per_tick * 1000:.1f} ms per tick, {len(expected)} trades")
+    return run_backtest(candles, strategy.signals(candles), BacktestSettings(cash=10000, fee=0.001, **settings))
+
+
+def test_signal_exits_match_the_backtester(btc_candles):
+    candles = btc_candles.iloc[:1500]
+    bot = replay_bot(candles)
+    per_tick = play(bot, len(candles))
+    expected = backtest(candles).trades
+    assert [t["exit_reason"] for t in expected].count("signal") >= 4
+    print(f"{len(candles)} ticks, {per_tick * 1000:.1f} ms per tick, {len(expected)} trades")
     compare(bot, expected)
+
+
+@pytest.mark.parametrize("stop_loss,take_profit,trailing,reasons", [
+    ("0.004", "0.003", "0", {"stop_loss", "take_profit", "end"}),
+    ("0.003", "0.004", "0.002", {"trailing_stop"}),
+])
+def test_protective_exits_match_the_backtester(btc_candles, stop_loss, take_profit, trailing, reasons):
+    """The bracket on the replay exchange exits where the backtester's stops and targets do."""
+    candles = btc_candles.iloc[:800]
+    bot = replay_bot(candles, stop_loss_pct=D(stop_loss), take_profit_pct=D(take_profit),
+                     trailing_stop_pct=D(trailing))
+    play(bot, len(candles))
+    expected = backtest(candles, stop_loss=float(stop_loss), take_profit=float(take_profit),
+                        trailing_stop=float(trailing)).trades
+    assert {t["exit_reason"] for t in expected} == reasons and len(expected) >= 3
+    compare(bot, expected)
+
+
+@pytest.mark.slow
+def test_the_whole_file_gives_the_reference_figures(btc_candles):
+    """data/README.md: 35 entries, 34 closed by a SELL signal, +5.632 % (about 2 minutes: 11,000 ticks)."""
+    bot = replay_bot(btc_candles)
+    play(bot, len(btc_candles))
+    result = backtest(btc_candles)
+    assert len(result.trades) == 35 and round(result.metrics["total_return"] * 100, 3) == 5.632
+    compare(bot, result.trades)
+    last_close = D(repr(float(btc_candles["close"].iloc[-1])))
+    from bots.ledger import books
+
+    assert math.isclose(float(books(bot, last_close).equity), result.metrics["end_equity"], rel_tol=1e-9)

@@ -211,3 +211,59 @@ class TestBadInput:
     def test_signals_must_match_candles(self):
         with pytest.raises(ValueError, match="2 signals for 3 candles"):
             run([(100, 100, 100, 100)] * 3, [0, 0])
+
+
+def plain_backtest(candles, signals, cash, fee, slippage, stop_loss, take_profit, trailing, stake):
+    """CONVENTIONS.md's execution model written again as a plain Python loop, sharing no code with the kernel."""
+    o, h, low, c = (candles[k].tolist() for k in ("open", "high", "low", "close"))
+    trades, position = [], None
+    for i in range(len(c)):
+        if i > 0 and signals[i - 1] == 1 and position is None:
+            price = o[i] * (1 + slippage)
+            spend = cash * stake
+            units = spend / (price * (1 + fee))
+            cash -= spend
+            position = {"entry": i, "price": price, "units": units, "spend": spend, "peak": price}
+        elif i > 0 and signals[i - 1] == -1 and position is not None:
+            price = o[i] * (1 - slippage)
+            cash += position["units"] * price * (1 - fee)
+            trades.append((position["entry"], i, price, "signal"))
+            position = None
+        if position is not None:
+            fixed = position["price"] * (1 - stop_loss) if stop_loss else 0.0
+            trail = position["peak"] * (1 - trailing) if trailing else 0.0
+            stop = max(fixed, trail)
+            target = position["price"] * (1 + take_profit) if take_profit else 0.0
+            exit_price = reason = None
+            if stop and low[i] <= stop:
+                exit_price = min(o[i], stop) * (1 - slippage)
+                reason = "trailing_stop" if trail > fixed else "stop_loss"
+            elif target and h[i] >= target:
+                exit_price, reason = max(o[i], target), "take_profit"
+            if reason:
+                cash += position["units"] * exit_price * (1 - fee)
+                trades.append((position["entry"], i, exit_price, reason))
+                position = None
+            else:
+                position["peak"] = max(position["peak"], h[i])
+    if position is not None:
+        cash += position["units"] * c[-1]
+        trades.append((position["entry"], len(c) - 1, c[-1], "end"))
+    return trades, cash
+
+
+@pytest.mark.parametrize("name", ["binance_UNNAMED-BTC_1m_gaps", "binance_BTC-USDT_5m"])
+def test_kernel_equals_a_plain_loop_on_real_data_with_every_exit(name):
+    data = load_real(name)
+    signals = build_strategy("rsi_cross", {"rsi_period": 9}).signals(data)
+    costs = {"cash": 10_000.0, "fee": 0.001, "slippage": 0.0005, "stop_loss": 0.01, "take_profit": 0.02,
+             "trailing_stop": 0.015, "stake": 0.7}
+    result = run_backtest(data, signals, BacktestSettings(**costs))
+    expected, final_cash = plain_backtest(data, signals, costs["cash"], costs["fee"], costs["slippage"],
+                                          costs["stop_loss"], costs["take_profit"], costs["trailing_stop"],
+                                          costs["stake"])
+    times = data.index.strftime("%Y-%m-%dT%H:%M:%SZ")
+    got = [(t["entry_time"], t["exit_time"], t["exit_price"], t["exit_reason"]) for t in result.trades]
+    assert [(times[a], times[b], pytest.approx(p, rel=1e-12), r) for a, b, p, r in expected] == got
+    assert {"signal", "stop_loss", "take_profit", "trailing_stop"} <= {r for *_, r in expected}
+    assert result.metrics["end_equity"] == pytest.approx(final_cash, rel=1e-10)

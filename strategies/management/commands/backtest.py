@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
+from exchanges.candles import load_candles
 from strategies.backtest import BacktestSettings, backtest_strategy
 from strategies.candle_csv import CandleCSVError, read_candles_csv
 from strategies.registry import STRATEGIES, InvalidParameters, build_strategy
@@ -107,15 +108,14 @@ class Command(BaseCommand):
             candles = candles.loc[since:until] if since or until else candles
             source = options["csv"]
         elif all(stored):
-            from exchanges.candles import load_candles
-
             exchange, symbol, timeframe = stored
             candles = load_candles(exchange, symbol, timeframe, start=since, end=until)
             source = f"{exchange} {symbol} {timeframe} (stored)"
         else:
             fail("no data: give --csv PATH, or --exchange, --symbol and --timeframe for stored candles")
         if len(candles) < 2:
-            fail(f"no candles to backtest in {source}" + (" for that date range" if since or until else "")
+            found = "no candles" if len(candles) == 0 else "only one candle"
+            fail(f"{found} to backtest in {source}" + (" for that date range" if since or until else "")
                  + (": import them with manage.py import_candles" if not options["csv"] else ""))
         return candles, source
 

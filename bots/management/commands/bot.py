@@ -1,4 +1,7 @@
-"""manage.py bot {list,start,stop,pause,resume,tick} [id] [--user NAME]: drive bots from a shell."""
+"""manage.py bot {list,start,stop,pause,resume,tick} [id] [--user NAME]: drive bots from a shell.
+
+`bot tick` without an id runs one dispatcher round: every due bot is claimed and ticked here.
+"""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -28,6 +31,10 @@ class Command(BaseCommand):
             bots = Bot.objects.for_user(actor)
         if action == "list":
             return self.list(bots)
+        if action == "tick" and bot_id is None:
+            if user:
+                raise CommandError("bot tick without an id ticks every due bot: it takes no --user.")
+            return self.tick_due()
         if bot_id is None:
             raise CommandError(f"bot {action} needs a bot id: manage.py bot {action} ID")
         try:
@@ -40,20 +47,31 @@ class Command(BaseCommand):
         if action == "tick":
             from bots.tick import tick_bot
 
-            result = tick_bot(bot.pk)
-            bot.refresh_from_db()
-            self.stdout.write(
-                f"bot {bot.pk}: {result.outcome}"
-                + (f", candle {result.candle_at:%Y-%m-%d %H:%M}, {result.signal}" if result.candle_at else "")
-                + (f", orders {', '.join(result.orders)}" if result.orders else "")
-                + f"; status {bot.status}" + (f" ({bot.status_reason})" if bot.status_reason else "")
-            )
+            self.report(bot, tick_bot(bot.pk))
             return
         try:
             bot = control.ACTIONS[action](bot, actor=actor, source="command")
         except control.BotControlError as exc:
             raise CommandError(str(exc))
         self.stdout.write(f"bot {bot.pk} ({bot.name}): {bot.status}")
+
+    def report(self, bot, result):
+        bot.refresh_from_db()
+        self.stdout.write(
+            f"bot {bot.pk}: {result.outcome}"
+            + (f", candle {result.candle_at:%Y-%m-%d %H:%M}, {result.signal}" if result.candle_at else "")
+            + (f", orders {', '.join(result.orders)}" if result.orders else "")
+            + f"; status {bot.status}" + (f" ({bot.status_reason})" if bot.status_reason else "")
+        )
+
+    def tick_due(self):
+        from bots.scheduler import claim_due_bots
+        from bots.tick import tick_bot
+
+        claimed = claim_due_bots()
+        for bot_id, token in claimed:
+            self.report(Bot.objects.get(pk=bot_id), tick_bot(bot_id, lease=token))
+        self.stdout.write(f"{len(claimed)} due bot(s) ticked.")
 
     def list(self, bots):
         rows = bots.select_related("owner").order_by("pk")

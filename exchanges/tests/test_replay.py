@@ -215,3 +215,19 @@ def test_replay_is_deterministic(account, btc):
     summary = [[(t.average, t.filled, t.fee, t.timestamp) for t in pair] for pair in first]
     assert summary == [[(t.average, t.filled, t.fee, t.timestamp) for t in pair] for pair in second]
     assert client_a.fetch_balance() == client_b.fetch_balance()
+
+
+def test_volume_cap_spreads_a_market_order_over_candles(account, btc):
+    i, share = 100, 0.0001
+    client = replay(account, btc.index[i] + timedelta(seconds=5), max_volume_share=share)
+    first_cap = float(btc["volume"].iloc[i]) * share
+    amount = Decimal(repr(round(first_cap * 1.5, 8)))
+    order = client.create_order("BTC/USDT", "buy", "market", amount, client_order_id="big")
+    assert order.status == "open" and float(order.filled) == pytest.approx(first_cap, rel=1e-12)
+    client.clock.set(btc.index[i + 1] + timedelta(seconds=5))
+    done = client.fetch_order("BTC/USDT", client_order_id="big")
+    assert done.status == "closed" and done.filled == amount
+    rest = float(amount) - first_cap
+    expected = (first_cap * btc["open"].iloc[i] + rest * btc["open"].iloc[i + 1]) / float(amount)
+    assert float(done.average) == pytest.approx(expected, rel=1e-12)
+    assert float(client.fetch_balance()["BTC"].free) == pytest.approx(float(amount), rel=1e-12)

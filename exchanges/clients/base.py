@@ -2,11 +2,26 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import pandas as pd
 
+from exchanges.errors import OrderRefused
+
 ORDER_STATUSES = ("open", "closed", "canceled", "rejected", "expired")
+
+
+def to_decimal(value, name: str) -> Decimal | None:
+    """A number from the caller as Decimal; anything else is an OrderRefused saying which field."""
+    if value is None:
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise OrderRefused(f"{name} must be a number, not {value!r}")
+    if not number.is_finite():
+        raise OrderRefused(f"{name} must be a finite number, not {value!r}")
+    return number
 
 
 @dataclass(frozen=True)

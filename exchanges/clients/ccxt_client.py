@@ -23,7 +23,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from exchanges.candles import frame_from_ohlcv, timeframe_seconds
-from exchanges.clients.base import Balance, ExchangeClient, Market, OrderResult, Ticker
+from exchanges.clients.base import Balance, ExchangeClient, Market, OrderResult, Ticker, to_decimal
 from exchanges.errors import (
     AuthenticationFailed,
     ExchangeError,
@@ -205,6 +205,8 @@ class CcxtClient(ExchangeClient):
             raise OrderRefused(f"side must be buy or sell, not {side!r}")
         if not client_order_id:
             raise OrderRefused("a client order id is required (it is how an unknown outcome is looked up)")
+        amount, price, stop_price = (to_decimal(amount, "amount"), to_decimal(price, "price"),
+                                     to_decimal(stop_price, "stop_price"))
         ccxt_params = {"clientOrderId": client_order_id}
         ccxt_type = "limit" if type == "limit" else "market"
         if type == "limit" and price is None:
@@ -217,8 +219,8 @@ class CcxtClient(ExchangeClient):
         if quote_amount is not None:
             if not (type == "market" and side == "buy"):
                 raise OrderRefused("quote_amount is only for market buys")
-            ccxt_params["cost"] = float(quote_amount)
-        elif amount is None or Decimal(amount) <= 0:
+            ccxt_params["cost"] = float(to_decimal(quote_amount, "quote_amount"))
+        elif amount is None or amount <= 0:
             raise OrderRefused("the amount must be positive")
         ccxt_params.update(params)
         args = (symbol, ccxt_type, side, None if amount is None else float(amount),

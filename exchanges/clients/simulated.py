@@ -32,7 +32,7 @@ from django.db import IntegrityError, transaction
 
 from exchanges import execution
 from exchanges.candles import timeframe_seconds
-from exchanges.clients.base import Balance, ExchangeClient, Market, OrderResult
+from exchanges.clients.base import Balance, ExchangeClient, Market, OrderResult, to_decimal
 from exchanges.errors import OrderNotFound, OrderRefused
 from exchanges.models import Candle, SimBalance, SimOrder, SimWallet
 
@@ -137,16 +137,16 @@ class SimulatedExchange(ExchangeClient):
         if quote_amount is not None:
             if not (type == "market" and side == "buy"):
                 raise OrderRefused("quote_amount is only for market buys")
-            quote_amount = Decimal(str(quote_amount))
+            quote_amount = to_decimal(quote_amount, "quote_amount")
             if quote_amount <= 0:
                 raise OrderRefused("quote_amount must be positive")
             amount = None
         else:
-            amount = Decimal(str(amount)) if amount is not None else None
+            amount = to_decimal(amount, "amount")
             if amount is None or amount <= 0:
                 raise OrderRefused("the amount must be positive")
-        price = Decimal(str(price)) if price is not None else None
-        stop_price = Decimal(str(stop_price)) if stop_price is not None else None
+        price = to_decimal(price, "price")
+        stop_price = to_decimal(stop_price, "stop_price")
         bracket = {}
         if type == "limit" and (price is None or price <= 0):
             raise OrderRefused("a limit order needs a positive price")
@@ -198,6 +198,8 @@ class SimulatedExchange(ExchangeClient):
             entry = float(params["entry_price"])
         except (KeyError, TypeError, ValueError):
             raise OrderRefused("a bracket needs params entry_price (the fill price of the entry)")
+        if not entry > 0 or entry == float("inf"):
+            raise OrderRefused(f"bracket entry_price must be a positive number, not {params['entry_price']!r}")
         bracket = {"entry_price": entry}
         for key in ("stop_loss", "take_profit", "trailing", "stop_loss_price", "take_profit_price"):
             if params.get(key) not in (None, ""):

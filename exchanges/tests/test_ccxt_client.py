@@ -168,6 +168,8 @@ def test_invalid_orders_refused(client, fake):
         client.create_order("BTC/USDT", "buy", "limit", Decimal("0.01"), client_order_id="v-1")
     with pytest.raises(OrderRefused, match="amount must be positive"):
         client.create_order("BTC/USDT", "buy", "market", Decimal("0"), client_order_id="v-2")
+    with pytest.raises(OrderRefused, match="amount must be a number"):
+        client.create_order("BTC/USDT", "buy", "market", "a lot", client_order_id="v-4")
     with pytest.raises(OrderRefused, match="unknown market"):
         client.create_order("DOGE/USDT", "buy", "market", Decimal("1"), client_order_id="v-3")
     assert fake.orders == []

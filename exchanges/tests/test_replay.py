@@ -118,6 +118,15 @@ def test_insufficient_funds_refused_and_nothing_stored(account, btc):
         client.create_order("BTC/USDT", "sell", "market", Decimal("0.1"), client_order_id="short")
     with pytest.raises(OrderRefused, match="entry_price"):
         client.create_order("BTC/USDT", "sell", "bracket", Decimal("0.1"), client_order_id="b0", params={})
+    with pytest.raises(OrderRefused, match="amount must be a number, not 'lots'"):
+        client.create_order("BTC/USDT", "buy", "market", "lots", client_order_id="n1")
+    with pytest.raises(OrderRefused, match="price must be a finite number"):
+        client.create_order("BTC/USDT", "buy", "limit", Decimal("0.1"), "NaN", client_order_id="n2")
+    with pytest.raises(OrderRefused, match="unknown order type"):
+        client.create_order("BTC/USDT", "buy", "iceberg", Decimal("0.1"), client_order_id="n3")
+    with pytest.raises(OrderRefused, match="a bracket is a long exit"):
+        client.create_order("BTC/USDT", "buy", "bracket", Decimal("0.1"), client_order_id="n4",
+                            params={"entry_price": 1, "stop_loss": 0.1})
     assert not SimOrder.objects.exists()
     assert client.fetch_balance()["USDT"].free == Decimal("10000")
 

@@ -55,3 +55,19 @@ def test_a_refused_change_is_a_command_error():
     bot = make_bot(make_user())
     with pytest.raises(CommandError, match="Cannot stop"):
         run("stop", str(bot.pk))
+
+
+def test_setup_demo_creates_a_running_replay_bot_once():
+    out = StringIO()
+    call_command("setup_demo", stdout=out)
+    call_command("setup_demo", stdout=out)
+    text = out.getvalue()
+    assert "Demo login: demo / demo-trader-2026" in text and "(existing user)" in text
+    bot = Bot.objects.get()
+    assert (bot.owner.username, bot.mode, bot.symbol, bot.timeframe, bot.status) == (
+        "demo", "replay", "BTC/USDT", "5m", "running")
+    assert bot.exchange_account.mode == "paper" and bot.strategy.strategy == "rsi_cross"
+    assert bot.replay_speed == 300 and bot.replay_started_at is not None
+    from exchanges.candles import load_candles
+
+    assert len(load_candles("binance", "BTC/USDT", "5m")) == 10_999

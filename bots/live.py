@@ -23,6 +23,7 @@ from decimal import Decimal
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.db.models import Max
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -78,6 +79,7 @@ TRADE_LOG_ROWS = 50
 EVENT_ROWS = 30
 CHART_POINTS = 300
 CHART_SNAPSHOTS = 3000  # the newest this many snapshots are charted (downsampled to CHART_POINTS)
+TOTAL_CHART_SNAPSHOTS = 1500  # the same for the dashboard's total, which every bot's tick re-renders
 RECENT_TRADES = 20
 
 
@@ -134,12 +136,14 @@ def dashboard_bot_context(bot) -> dict:
     }
 
 
-def dashboard_totals(user) -> dict:
-    """Totals per quote currency, the total equity curve of the main currency, and the latest trades."""
+def dashboard_totals(user, latest: dict | None = None) -> dict:
+    """Totals per quote currency, the total equity curve of the main currency, and the latest trades.
+    `latest`: {bot id: equity of its newest snapshot}, when the caller has it already."""
     bots = list(Bot.objects.for_user(user).only("id", "symbol", "starting_balance", "day_start_equity"))
-    latest = dict(
-        PnLSnapshot.objects.filter(pk__in=latest_snapshot_ids([b.pk for b in bots])).values_list("bot_id", "equity")
-    )
+    if latest is None:
+        latest = dict(
+            PnLSnapshot.objects.filter(pk__in=latest_snapshot_ids([b.pk for b in bots])).values_list("bot_id", "equity")
+        )
     totals: dict[str, dict] = {}
     for b in bots:
         quote = quote_currency(b.symbol)
@@ -155,22 +159,29 @@ def dashboard_totals(user) -> dict:
     curve = []
     if main is not None:
         # Sum each bot's equity as it stood at every snapshot time (carried forward between its snapshots).
-        start = {b.pk: b.starting_balance for b in main["bots"]}
+        # The newest CHART_SNAPSHOTS snapshots of these bots, summed as they come: a bot without one in this
+        # window stood at its latest equity all along; one with some starts at its first in the window.
+        current = {b.pk: latest.get(b.pk, b.starting_balance) for b in main["bots"]}
         rows = list(
-            PnLSnapshot.objects.filter(bot_id__in=list(start)).order_by("-time", "-id")
-            .values_list("time", "bot_id", "equity")[:CHART_SNAPSHOTS]
+            PnLSnapshot.objects.filter(bot_id__in=list(current)).order_by("-time", "-id")
+            .values_list("bot_id", "equity")[:TOTAL_CHART_SNAPSHOTS]
         )
         rows.reverse()
-        current = dict(start)
+        first_in_window: dict = {}
+        for bot_id, equity in rows:
+            first_in_window.setdefault(bot_id, equity)
+        current.update(first_in_window)
         total = sum(current.values())
-        for time, bot_id, equity in rows:
+        for bot_id, equity in rows:
             total += equity - current[bot_id]
             current[bot_id] = equity
-            curve.append((time, total))
+            curve.append((None, total))
         curve = downsample(curve, CHART_POINTS)
-    recent = list(
-        Fill.objects.filter(bot__owner=user).select_related("bot", "order").order_by("-id")[:RECENT_TRADES]
-    )
+    # Ids first, rows second: with the joins SQLite sorts every fill of the user (0.6 s at 100,000 fills);
+    # without them the newest ids come from the bot index alone (5 ms).
+    newest_fills = Fill.objects.filter(bot_id__in=[b.pk for b in bots]).order_by("-id")
+    recent_ids = list(newest_fills.values_list("pk", flat=True)[:RECENT_TRADES])
+    recent = list(Fill.objects.filter(pk__in=recent_ids).select_related("bot", "order").order_by("-id"))
     return {"totals": sorted(totals.values(), key=lambda t: t["currency"]), "main_total": main,
             "total_curve": curve, "recent_fills": recent}
 
@@ -180,13 +191,10 @@ def open_positions_for(bot_ids: list) -> list:
 
 
 def latest_snapshot_ids(bot_ids: list) -> list:
-    """The id of each bot's newest snapshot, one indexed lookup per bot (bots, pnlsnapshot_bot_time)."""
-    ids = []
-    for bot_id in bot_ids:
-        pk = PnLSnapshot.objects.filter(bot_id=bot_id).order_by("-time", "-id").values_list("pk", flat=True).first()
-        if pk:
-            ids.append(pk)
-    return ids
+    """The id of each bot's newest snapshot, in one grouped query on the bot index. Ticks write a bot's
+    snapshots in time order, so its newest is its highest id."""
+    rows = PnLSnapshot.objects.filter(bot_id__in=bot_ids).values("bot_id").annotate(last=Max("id"))
+    return [row["last"] for row in rows]
 
 
 def render_bot_page_fragments(bot) -> str:

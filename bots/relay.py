@@ -31,13 +31,19 @@ class Relay:
         self.task: asyncio.Task | None = None
         self.users = 0
         self.loop = None
+        self.ready: asyncio.Future | None = None
 
-    async def start(self) -> None:
-        """Set the cursor to the newest row (before any catch-up reads), then run the tail loop."""
-        self.cursor = await database_sync_to_async(self.newest_id)()
-        self.gaps.clear()
-        self.loop = asyncio.get_running_loop()
-        self.task = asyncio.create_task(self.run(), name="live-relay")
+    async def run_from_newest(self, ready: asyncio.Future) -> None:
+        """Set the cursor to the newest row (before any consumer's catch-up reads), then tail."""
+        while not ready.done():
+            try:
+                self.cursor = await database_sync_to_async(self.newest_id)()
+                self.gaps.clear()
+                ready.set_result(True)
+            except Exception:  # a locked or restarting database: consumers wait until it answers
+                log.warning("live relay cannot read its starting point", exc_info=True)
+                await asyncio.sleep(self.interval)
+        await self.run()
 
     @staticmethod
     def newest_id() -> int:
@@ -79,12 +85,16 @@ class Relay:
             await asyncio.sleep(self.interval)
 
     async def acquire(self) -> None:
-        """A consumer needs the relay: start it if this loop has none running."""
+        """A consumer needs the relay: start it if this loop has none running (exactly one, even when many
+        consumers connect at once), and return once its cursor is set."""
         loop = asyncio.get_running_loop()
         if self.task is None or self.task.done() or self.loop is not loop:
+            self.loop = loop
             self.users = 0
-            await self.start()
+            self.ready = loop.create_future()
+            self.task = loop.create_task(self.run_from_newest(self.ready), name="live-relay")
         self.users += 1
+        await asyncio.shield(self.ready)
 
     async def release(self) -> None:
         self.users -= 1

@@ -36,7 +36,7 @@ def dashboard(request):
         })
     context = {
         "rows": rows,
-        **live.dashboard_totals(request.user),
+        **live.dashboard_totals(request.user, {s.bot_id: s.equity for s in snapshots.values()}),
         "health": system_health(request.user),
         "live_after": live.last_message_id(live.user_group(request.user.pk)),
         "has_accounts": ExchangeAccount.objects.for_user(request.user).exists(),

@@ -81,3 +81,30 @@ def test_prune_deletes_only_old_rows_and_at_most_once_a_minute(monkeypatch):
     LiveMessage.objects.filter(pk=fresh.pk).update(created_at=now - timedelta(hours=2))
     assert live.prune_old_messages_sometimes(now + timedelta(seconds=10)) == 0
     assert live.prune_old_messages_sometimes(now + timedelta(minutes=2)) == 1
+
+
+@pytest.mark.django_db
+def test_dashboard_totals_sum_bots_per_currency_and_chart_the_total():
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from bots.models import PnLSnapshot
+
+    alice = make_user()
+    a = make_bot(alice, name="a", starting_balance=Decimal("1000"))
+    b = make_bot(alice, name="b", starting_balance=Decimal("2000"), day_start_equity=Decimal("1900"))
+    make_bot(alice, name="c", symbol="ETH/BTC", starting_balance=Decimal("1"))
+    make_bot(make_user("bob"), name="bob's", starting_balance=Decimal("99999"))
+    for minute, bot, equity in [(1, a, "1010"), (2, b, "1950"), (3, a, "1020"), (4, b, "2100")]:
+        PnLSnapshot.objects.create(bot=bot, time=datetime(2026, 11, 20, 12, minute, tzinfo=UTC),
+                                   equity=Decimal(equity), realised=Decimal("0"), unrealised=Decimal("0"))
+    totals = live.dashboard_totals(alice)
+    by_currency = {t["currency"]: t for t in totals["totals"]}
+    assert set(by_currency) == {"USDT", "BTC"}
+    assert by_currency["USDT"]["equity"] == Decimal("3120")
+    assert by_currency["USDT"]["pnl"] == Decimal("120")
+    assert by_currency["USDT"]["today"] == Decimal("200")  # only b knows its day start: 2100 - 1900
+    assert by_currency["BTC"]["equity"] == Decimal("1")
+    assert totals["main_total"]["currency"] == "USDT"
+    # a starts at its first snapshot in the window (1010), b at its first (1950)
+    assert [value for _, value in totals["total_curve"]] == [Decimal(v) for v in ("2960", "2960", "2970", "3120")]

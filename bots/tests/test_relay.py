@@ -60,3 +60,16 @@ async def test_relay_looks_again_for_an_id_committed_late():
     ids = [(await layer.receive(channel))["id"] for _ in range(2)]
     assert ids == [b.pk, a.pk]
     await layer.group_discard("user-9", channel)
+
+
+async def test_many_consumers_connecting_at_once_start_exactly_one_relay():
+    import asyncio
+
+    relay = Relay()
+    await asyncio.gather(*(relay.acquire() for _ in range(20)))
+    first = relay.task
+    assert relay.users == 20 and relay.ready.done()
+    assert [t for t in asyncio.all_tasks() if t.get_name() == "live-relay"] == [first]
+    for _ in range(20):
+        await relay.release()
+    assert first.done() and relay.task is None

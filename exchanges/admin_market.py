@@ -57,3 +57,11 @@ class SimOrderAdmin(ReadOnlySuperuserAdmin):
     list_filter = ("status", "type", "side", "symbol")
     search_fields = ("client_order_id", "wallet__key")
     list_select_related = ("wallet",)
+
+
+@admin.register(SimBalance)
+class SimBalanceAdmin(ReadOnlySuperuserAdmin):
+    list_display = ("wallet", "asset", "free", "used")
+    list_filter = ("asset",)
+    search_fields = ("wallet__key", "asset")
+    list_select_related = ("wallet",)

@@ -241,7 +241,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # django-q2 logs two lines per task at INFO; bots tick every second in the demo.
+        "django-q": {"level": os.environ.get("WORKER_LOG_LEVEL", "WARNING")},
+    },
 }
 
 # Point a ccxt exchange at another base URL, e.g. {"binance": "http://127.0.0.1:9000"}: a regional

@@ -19,14 +19,17 @@ class MarketsUnavailable(Exception):
 def market_symbols(account: ExchangeAccount, mode: str) -> list[str]:
     """The symbols the account's exchange lists for a bot in this mode, sorted; MarketsUnavailable if the
     exchange cannot be reached or refuses."""
+    from exchanges.clients import ReplayClock, client_for
+    from exchanges.errors import ExchangeError
+
+    if mode == Bot.Mode.REPLAY:  # the markets with stored candles; the clock does not matter here
+        options = {"replay": ReplayClock.fixed(timezone.now())}
+    elif mode == Bot.Mode.LIVE and account.mode == ExchangeAccount.Mode.TESTNET:
+        mode, options = "testnet", {"retries": 1, "backoff": 0.2, "timeout": 5.0}
+    else:
+        # A form waits for the answer: one quick retry, not a tick's patient backoff.
+        options = {"retries": 1, "backoff": 0.2, "timeout": 5.0}
     try:
-        from exchanges.clients import client_for
-        from exchanges.errors import ExchangeError
-    except ImportError:  # the exchange layer is not installed in this build
-        raise MarketsUnavailable("the exchange clients are not available")
-    try:
-        # A form waits for the answer: one quick retry, not the tick's patient backoff.
-        options = {"retries": 1, "backoff": 0.2, "timeout": 5.0} if mode == Bot.Mode.LIVE else {}
         client = client_for(account, mode=mode, **options)
         markets = client.load_markets()
     except ExchangeError as exc:
@@ -171,4 +174,17 @@ class BotForm(forms.ModelForm):
             else:
                 if symbol not in symbols:
                     self.add_error("symbol", f"{account.exchange_id} has no market {symbol} for a {mode} bot.")
+                elif mode == Bot.Mode.REPLAY and cleaned.get("replay_start") and cleaned.get("timeframe"):
+                    self.check_replay_candles(account, symbol, cleaned["timeframe"], cleaned["replay_start"])
         return cleaned
+
+    def check_replay_candles(self, account, symbol, timeframe, replay_start):
+        from exchanges.candles import last_candle_time
+
+        last = last_candle_time(account.exchange_id, symbol, timeframe)
+        if last is None:
+            self.add_error("timeframe", f"No stored {timeframe} candles of {symbol} to replay: import some first "
+                                        "(manage.py import_candles) or choose another timeframe.")
+        elif replay_start >= last:
+            self.add_error("replay_start", f"The stored {timeframe} candles of {symbol} end at "
+                                           f"{timezone.localtime(last):%Y-%m-%d %H:%M %Z}: start the replay before.")

@@ -136,3 +136,43 @@ def test_duplicate_name_is_refused(alice, testnet_account):
     assert logged_in(alice).post("/bots/new/", form_data(testnet_account, strategy)).status_code == 302
     form = BotForm(form_data(testnet_account, strategy), user=alice)
     assert not form.is_valid() and "already have a bot with this name" in str(form.errors["name"])
+
+
+def stored_candles(symbol="BTC/USDT", timeframe="5m", count=50):
+    import pandas as pd
+
+    from exchanges.candles import upsert_candles
+
+    index = pd.date_range("2023-01-02 16:45", periods=count, freq="5min", tz="UTC", name="time")
+    frame = pd.DataFrame({"open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0, "volume": 1.0}, index=index)
+    upsert_candles("binance", symbol, timeframe, frame)
+    return index
+
+
+def test_replay_bot_offers_the_stored_markets_and_checks_their_candles(alice):
+    strategy = make_strategy_config(alice)
+    paper = ExchangeAccount.objects.create(owner=alice, exchange_id="binance", label="paper", mode="paper")
+    index = stored_candles()
+    client = logged_in(alice)
+    html = client.get("/bots/new/symbols/", {"exchange_account": paper.pk, "mode": "replay"}).content.decode()
+    assert '<option value="BTC/USDT">' in html and "1 market on this exchange" in html
+
+    start = index[5].strftime("%Y-%m-%dT%H:%M")
+    data = form_data(paper, strategy, mode="replay", replay_start=start, name="replayer")
+    form = BotForm({**data, "timeframe": "1h"}, user=alice)
+    assert not form.is_valid() and "No stored 1h candles of BTC/USDT" in str(form.errors["timeframe"])
+    form = BotForm({**data, "replay_start": "2024-01-01T00:00"}, user=alice)
+    assert not form.is_valid() and "start the replay before" in str(form.errors["replay_start"])
+    form = BotForm({**data, "symbol": "ETH/USDT"}, user=alice)
+    assert not form.is_valid() and "no market ETH/USDT" in str(form.errors["symbol"])
+
+    response = client.post("/bots/new/", data)
+    assert response.status_code == 302
+    bot = Bot.objects.for_user(alice).get(name="replayer")
+    assert bot.mode == "replay" and bot.replay_start == index[5].to_pydatetime()
+
+
+def test_paper_bot_symbols_come_from_the_exchange_through_ccxt(alice, fake_exchange):  # noqa: F811
+    paper = ExchangeAccount.objects.create(owner=alice, exchange_id="binance", label="paper", mode="paper")
+    html = logged_in(alice).get("/bots/new/symbols/", {"exchange_account": paper.pk, "mode": "paper"}).content
+    assert b'<option value="ETH/USDT">' in html

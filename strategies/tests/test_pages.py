@@ -219,3 +219,15 @@ class TestBacktestPages:
         response = client.post(reverse("strategies:backtest_new"), backtest_post(config_for(bob)))
         assert "Select a valid choice" in response.content.decode()
         assert Backtest.objects.count() == 1
+
+
+def test_admin_validates_parameters(client):
+    admin_user = get_user_model().objects.create_superuser("root", password="a-long-password-1")
+    client.force_login(admin_user)
+    url = reverse("admin:strategies_strategyconfig_add")
+    response = client.post(url, {"owner": admin_user.pk, "name": "bad", "strategy": "rsi_cross",
+                                 "params": '{"rsi_period": 500}'})
+    assert "rsi_period: must be between 2 and 200" in response.content.decode()
+    assert not StrategyConfig.objects.exists()
+    client.post(url, {"owner": admin_user.pk, "name": "good", "strategy": "rsi_cross", "params": '{"rsi_period": "9"}'})
+    assert StrategyConfig.objects.get().params == {"rsi_period": 9, "oversold": 30.0, "overbought": 70.0}

@@ -160,7 +160,14 @@ def _periods_per_year(index: pd.DatetimeIndex) -> float:
 
 def compute_metrics(equity: np.ndarray, close: np.ndarray, pnl: np.ndarray, exposed: int, cash: float,
                     periods_per_year: float) -> dict:
-    """Plain floats (JSON-ready); a ratio with nothing to divide by is None."""
+    """Plain floats (JSON-ready); a ratio with nothing to divide by is None.
+
+    Returns are fractions. max_drawdown: largest fall of the equity (marked at each close) from its running
+    peak, as a positive fraction. Sharpe and Sortino: mean per-candle return over its standard deviation
+    (Sortino: over the root mean square of the negative returns), annualised with sqrt(candles per year)
+    from the median candle spacing, risk-free rate 0. win_rate and profit_factor count every trade, the
+    one still open at the end too. exposure: the share of candles during which a position was held.
+    """
     n = len(equity)
     peaks = np.maximum.accumulate(equity)
     drawdown = float(np.max(1.0 - equity / peaks)) if n else 0.0

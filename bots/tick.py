@@ -37,7 +37,8 @@ class TickResult:
     candle_at: datetime | None = None
     signal: str = ""
     orders: list[str] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole tick, its live update included
+    publish_seconds: float = 0.0
 
 
 # Candles for one (source, exchange, symbol, timeframe, last closed candle) are fetched once and shared
@@ -148,7 +149,9 @@ def tick_bot(bot_id: int, lease: datetime | None = None) -> TickResult:
                 log.warning("closing the exchange client of bot %s failed", bot_id, exc_info=True)
     crashpoint("before_release")
     scheduler.release(bot_id, token, next_due)
+    publishing = time.perf_counter()
     publish(bot_id, force=bool(result.orders) or result.outcome in ("error", "retry") or bot.status != status)
+    result.publish_seconds = time.perf_counter() - publishing
     result.seconds = time.perf_counter() - started
     return result
 

@@ -52,7 +52,7 @@ def build_exchange(exchange_id: str, *, api_key: str = "", secret: str = "", pas
         "timeout": int(timeout * 1000),
         # Spot only: no futures, margin-pair or currency endpoints (binance asks for those with keys set).
         "options": {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False,
-                    "fetchMargins": False},
+                    "fetchMargins": False, "warnOnFetchOpenOrdersWithoutSymbol": False},
     }
     if api_key:
         config.update(apiKey=api_key, secret=secret)

@@ -225,3 +225,21 @@ def test_a_separate_process_trades_on_the_fake(fake):
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "closed" and fake.order_count("proc-1") == 1
+
+
+def test_open_orders_of_every_symbol(client, fake):
+    fake.balances["ETH"]["free"] = Decimal("1")
+    client.create_order("BTC/USDT", "buy", "limit", Decimal("0.01"), Decimal("19000"), client_order_id="o-1")
+    client.create_order("ETH/BTC", "sell", "limit", Decimal("0.5"), Decimal("0.08"), client_order_id="o-2")
+    assert [(o.client_order_id, o.symbol) for o in client.fetch_open_orders()] == [
+        ("o-1", "BTC/USDT"), ("o-2", "ETH/BTC")]
+    assert fake.balances["ETH"]["locked"] == Decimal("0.5")
+
+
+def test_testnet_account_uses_the_sandbox_urls_redirected(account, fake):
+    account.mode = ExchangeAccount.Mode.TESTNET
+    account.save()
+    client = client_for(account, backoff=0.01, timeout=2)
+    assert client.exchange.isSandboxModeEnabled
+    assert client.fetch_balance()["USDT"].free == Decimal("10000")
+    assert all(url.startswith(fake.url) for url in client.exchange.urls["api"].values() if isinstance(url, str))

@@ -25,7 +25,7 @@ class ReplayClient(SimulatedExchange):
     default_timeframe = "5m"
     default_volume_share = None  # the backtester has no volume limit: parity first
 
-    def __init__(self, account, *, replay: ReplayClock, **options):
+    def __init__(self, account, *, replay: ReplayClock | None = None, **options):
         if replay is None:
             raise ValueError("a replay client needs replay=ReplayClock(...)")
         super().__init__(account, **options)

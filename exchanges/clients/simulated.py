@@ -39,6 +39,7 @@ from exchanges.models import Candle, SimBalance, SimOrder, SimWallet
 ORDER_TYPES = ("market", "limit", "stop_market", "bracket")
 Q = Decimal("1e-16")
 ZERO = Decimal(0)
+DUST = Decimal("1e-12")
 
 
 def dec(value: float) -> Decimal:
@@ -170,6 +171,10 @@ class SimulatedExchange(ExchangeClient):
             )
             asset, need = self._reservation(order, symbol)
             balance = self._balance(wallet, asset)
+            if order.side == "sell" and balance.free < need <= balance.free * (1 + DUST):
+                # Selling "everything held": SQLite keeps decimals to 15 significant digits, so the amount a
+                # caller read back may exceed the balance in the last digit. Sell what is there.
+                need = order.amount = balance.free
             if balance.free < need:
                 raise OrderRefused(
                     f"insufficient {asset}: {type} {side} needs {need.normalize():f}, free {balance.free.normalize():f}"

@@ -138,6 +138,23 @@ def test_same_client_order_id_is_the_same_order(account, btc):
     assert again.exchange_order_id == first.exchange_order_id and SimOrder.objects.count() == 1
 
 
+def test_selling_everything_tolerates_the_last_digit(account, btc):
+    client = replay(account, btc.index[50])
+    bought = client.create_order("BTC/USDT", "buy", "market", None, client_order_id="all-in",
+                                 params={"quote_amount": Decimal("1000")})
+    held = client.fetch_balance()["BTC"].free
+    sold = client.create_order("BTC/USDT", "sell", "market", held * (1 + Decimal("1e-14")), client_order_id="out")
+    assert sold.status == "closed" and sold.filled == held and bought.filled >= held
+    assert client.fetch_balance()["BTC"].total == 0
+    with pytest.raises(OrderRefused, match="insufficient BTC"):
+        client.create_order("BTC/USDT", "sell", "market", Decimal("0.001"), client_order_id="none-left")
+
+
+def test_replay_needs_a_clock(account):
+    with pytest.raises(ValueError, match="ReplayClock"):
+        client_for(account, mode="replay")
+
+
 def test_state_survives_a_new_client(account, btc):
     replay(account, btc.index[50]).create_order("BTC/USDT", "buy", "market", Decimal("0.01"), client_order_id="a")
     other = replay(account, btc.index[51])

@@ -2,8 +2,9 @@
 
 Prices come from the exchange's public endpoints through ccxt (no keys needed), or, with offline=True,
 from the stored candles (the latest stored candle is "now's" price). Market orders fill at once at the
-ticker's ask (buy) or bid (sell) with slippage; limit and stop orders fill on later closed candles of
-`timeframe` (default 1m), at most the candle's volume each (max_volume_share=1.0), so a large order
+ticker's ask (buy) or bid (sell) with slippage, at most the last closed candle's volume; the rest fills
+at the opens of later candles. Limit and stop orders fill on later closed candles of `timeframe`
+(default 1m). Each candle fills at most max_volume_share (default 1.0) of its volume, so a large order
 fills partially. `clock` (a ReplayClock) replaces the wall clock in tests.
 """
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 from exchanges.candles import last_candle_time, load_candles
 from exchanges.clients.base import Ticker
 from exchanges.clients.ccxt_client import CcxtClient, build_exchange
-from exchanges.clients.simulated import SimulatedExchange
+from exchanges.clients.simulated import SimulatedExchange, floor_time
 from exchanges.errors import ExchangeError
 
 
@@ -49,6 +50,13 @@ class PaperClient(SimulatedExchange):
             raise ExchangeError(f"no price for {symbol} right now")
         price = float(price)
         return price * (1 + self.slippage) if side == "buy" else price * (1 - self.slippage)
+
+    def _immediate_cap(self, symbol):
+        # The last closed candle's volume is what the market could absorb; the rest waits for later opens.
+        if self.max_volume_share is None:
+            return None
+        candles = self._fill_candles(symbol, floor_time(self.now(), self.step) - 2 * timedelta(seconds=self.step))
+        return None if candles.empty else float(candles["volume"].iloc[-1]) * self.max_volume_share
 
     def load_markets(self):
         if self.offline:

@@ -91,6 +91,10 @@ class SimulatedExchange(ExchangeClient):
         """A price a market order fills at right away (paper: the live ticker); None: wait for a candle open."""
         return None
 
+    def _immediate_cap(self, symbol: str) -> float | None:
+        """At most how many units an immediate fill may take (None: no limit)."""
+        return None
+
     def _order_time(self) -> datetime:
         return self.now()
 
@@ -191,7 +195,7 @@ class SimulatedExchange(ExchangeClient):
             if type == "market":
                 immediate = self._immediate_price(symbol, side)
                 if immediate is not None:
-                    self._fill(order, immediate, None, when=now)
+                    self._fill(order, immediate, self._immediate_cap(symbol), when=now)
         self.process(symbol)
         order.refresh_from_db()
         return self._result(order)

@@ -104,6 +104,24 @@ def test_limit_order_fills_only_when_price_reaches_it_partially_on_thin_candles(
     assert float(balance["USDT"].free) == pytest.approx(float(10000 - expected_cost * (1 + FEE)), rel=1e-12)
 
 
+def test_market_order_larger_than_the_last_candle_fills_partially(account, fake, t0):
+    fake.set_candles("BTC/USDT", "1m", [
+        [minute(t0, -1), 20000, 20010, 19990, 20000, 0.05],  # the last closed candle traded only 0.05 BTC
+        [minute(t0, 0), 20000, 20010, 19990, 20000, 3],
+        [minute(t0, 1), 20100, 20110, 20090, 20100, 3],
+    ])
+    client = paper(account, t0 + timedelta(seconds=10), slippage=0.0)
+    order = client.create_order("BTC/USDT", "buy", "market", Decimal("0.08"), client_order_id="thin")
+    assert order.status == "open" and order.filled == Decimal("0.05") and order.average == Decimal("20002")
+    client.clock.set(t0 + timedelta(minutes=1, seconds=30))  # candle 1 is still forming
+    assert client.fetch_order("BTC/USDT", client_order_id="thin").filled == Decimal("0.05")
+    client.clock.set(t0 + timedelta(minutes=2, seconds=1))
+    done = client.fetch_order("BTC/USDT", client_order_id="thin")
+    assert done.status == "closed" and done.filled == Decimal("0.08")
+    assert float(done.average) == pytest.approx((0.05 * 20002 + 0.03 * 20100) / 0.08, rel=1e-12)
+    assert client.fetch_balance()["USDT"].used == pytest.approx(0, abs=1e-9)
+
+
 def test_sell_limit_and_stop(account, fake, t0):
     fake.set_candles("BTC/USDT", "1m", [
         [minute(t0, 0), 20000, 20010, 19990, 20000, 50],

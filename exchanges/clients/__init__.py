@@ -3,10 +3,12 @@
     client_for(account)                                  # by account.mode: paper -> PaperClient, else CcxtClient
     client_for(account, mode="live")                     # ccxt, live or testnet by the account
     client_for(account, mode="paper", wallet_key="bot:7", starting_balance=Decimal("10000"), quote_currency="USDT")
+    client_for(account, mode="paper", offline=True, timeframe="5m")   # prices from stored candles, no network
     client_for(account, mode="replay", replay=ReplayClock(start=..., speed=300, wall_start=...),
                wallet_key="bot:7", timeframe="5m", fee=0.001, slippage=0.0)
 
-Options of the simulated exchanges: see exchanges.clients.simulated.SimulatedExchange.
+Options of the simulated exchanges (fee, slippage, max_volume_share, timeframe, candle_exchange) and the
+long-exit bracket (type="bracket"): see exchanges.clients.simulated. ccxt options: retries, backoff, timeout.
 """
 
 from exchanges.clients.base import Balance, ExchangeClient, Market, OrderResult, Ticker

@@ -14,6 +14,7 @@ from strategies.registry import STRATEGIES
 from strategies.tasks import enqueue_backtest
 
 TRADES_SHOWN = 1000
+RUNS_LISTED = 200
 
 
 @login_required
@@ -68,9 +69,10 @@ def config_delete(request, pk):
 
 @login_required
 def backtest_list(request):
-    backtests = Backtest.objects.for_user(request.user).select_related("config").defer(
-        "trades", "equity", "chart_candles")
-    return render(request, "strategies/backtest_list.html", {"backtests": backtests})
+    runs = Backtest.objects.for_user(request.user)
+    backtests = runs.select_related("config").defer("trades", "equity", "chart_candles")[:RUNS_LISTED]
+    return render(request, "strategies/backtest_list.html",
+                  {"backtests": backtests, "hidden": max(runs.count() - RUNS_LISTED, 0)})
 
 
 @login_required

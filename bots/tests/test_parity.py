@@ -5,6 +5,7 @@ Prices are compared to 1e-9 relative (Decimal ledger vs float64 backtester); siz
 """
 
 import math
+import os
 import time
 from datetime import timedelta
 from decimal import Decimal as D
@@ -108,8 +109,9 @@ def test_protective_exits_match_the_backtester(btc_candles, stop_loss, take_prof
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("FULL_PARITY"), reason="11,000 ticks (2-5 minutes): set FULL_PARITY=1")
 def test_the_whole_file_gives_the_reference_figures(btc_candles):
-    """data/README.md: 35 entries, 34 closed by a SELL signal, +5.632 % (about 2 minutes: 11,000 ticks)."""
+    """data/README.md: 35 entries, 34 closed by a SELL signal, +5.632 %."""
     bot = replay_bot(btc_candles)
     play(bot, len(btc_candles))
     result = backtest(btc_candles)

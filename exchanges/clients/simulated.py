@@ -15,7 +15,8 @@ Fill rules (the backtester's, see ../CONVENTIONS.md and exchanges.execution):
   take_profit_price as prices; optional entry_time (default: the candle in progress when placed). It is
   checked on every closed candle from the entry candle on with execution.stop_level/protective_exit
   (stop wins when both hit; trailing peak = highest high of the candles before the one checked, the entry
-  price counting). A stop fills with slippage, a take-profit at its price.
+  price counting). A stop fills with slippage, a take-profit at its price. The closed bracket's
+  OrderResult.raw["reason"] says which: stop_loss, take_profit or trailing_stop.
 - A market buy may give params={"quote_amount": cash} instead of an amount: units =
   execution.entry_units(cash, buy price, fee), the backtester's all-in entry.
 - Partial fills: with max_volume_share set, one candle fills at most share * its volume; the rest waits

@@ -71,3 +71,26 @@ def test_setup_demo_creates_a_running_replay_bot_once():
     from exchanges.candles import load_candles
 
     assert len(load_candles("binance", "BTC/USDT", "5m")) == 10_999
+
+
+def test_runbot_ticks_a_replay_bot_in_the_foreground():
+    from django.conf import settings
+
+    from exchanges.candles import read_candle_file, upsert_candles
+
+    candles = read_candle_file(settings.CANDLE_DATA_DIR / "binance_BTC-USDT_5m.csv", "5m").iloc[:600]
+    upsert_candles("binance", "BTC/USDT", "5m", candles)
+    bot = make_bot(make_user(), mode=Bot.Mode.REPLAY, replay_start=candles.index[500].to_pydatetime())
+    out = StringIO()
+    call_command("runbot", str(bot.pk), "--replay-speed", "6000", "--max-ticks", "3", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3 and all(line.startswith("ticked") for line in lines), lines
+    bot.refresh_from_db()
+    assert bot.status == "running" and bot.replay_speed == 6000 and bot.pnl_snapshots.count() == 3
+    with pytest.raises(CommandError, match="positive"):
+        call_command("runbot", str(bot.pk), "--replay-speed", "0")
+    paper = make_bot(bot.owner, name="paper")
+    with pytest.raises(CommandError, match="for replay bots"):
+        call_command("runbot", str(paper.pk), "--replay-speed", "10")
+    with pytest.raises(CommandError, match="No bot 999"):
+        call_command("runbot", "999")

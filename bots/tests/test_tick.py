@@ -195,3 +195,47 @@ def test_the_live_stop_loss_sells_at_market(fake):
     result = tick.tick_bot(bot.pk)
     position.refresh_from_db()
     assert position.status == "closed" and position.exit_reason == "stop_loss", result
+
+
+def test_daily_loss_halts_at_the_threshold_with_its_event_and_not_before(fake):
+    show_history_until(fake, BUYS[0])
+    today = timezone.now().date()
+    # Equity is the starting balance (no trades); the day started 5 % (just under 5 %) higher.
+    before = live_bot(fake, starting_balance=D("9500.01"), day_start=today, day_start_equity=D("10000"))
+    at = live_bot(fake, owner=make_user("bob"), starting_balance=D("9500"), day_start=today,
+                  day_start_equity=D("10000"))
+    assert tick.tick_bot(before.pk).orders != []
+    result = tick.tick_bot(at.pk)
+    assert result.signal == "BUY" and result.orders == []
+    at.refresh_from_db()
+    assert at.status == "halted" and at.halted_until.date() == today + timedelta(days=1)
+    halt = BotEvent.objects.get(bot=at, kind="halt")
+    assert halt.data["rule"] == "daily_loss" and halt.data["loss_pct"] == "0.05" and halt.source == "risk"
+    refusal = BotEvent.objects.get(bot=at, kind="risk_refusal")
+    assert refusal.data["rule"] == "halted"
+    assert Bot.objects.get(pk=before.pk).status == "running"
+    assert len([o for o in fake.orders if o["clientOrderId"].startswith(f"tb{at.pk}-")]) == 0
+
+
+def test_a_halt_keeps_the_position_unless_flatten_on_halt(fake):
+    show_history_until(fake, BUYS[0])
+    keep = live_bot(fake)
+    flatten = live_bot(fake, owner=make_user("bob"), flatten_on_halt=True)
+    for bot in (keep, flatten):
+        tick.tick_bot(bot.pk)
+        assert Position.objects.get(bot=bot).status == "open"
+    # A drawdown: the equity peak was far above what the bots have now.
+    Bot.objects.update(equity_peak=D("20000"), last_candle_at=timezone.now() - timedelta(hours=1), next_tick_at=None)
+    tick.clear_candle_cache()
+    for bot in (keep, flatten):
+        tick.tick_bot(bot.pk)
+        bot.refresh_from_db()
+        assert bot.status == "halted" and bot.halted_until is None
+        assert BotEvent.objects.get(bot=bot, kind="halt").data["rule"] == "max_drawdown"
+    assert Position.objects.get(bot=keep).status == "open"
+    closed = Position.objects.get(bot=flatten)
+    assert closed.status == "closed" and closed.exit_reason == "flatten_on_halt"
+    # A drawdown halt lasts until the user resumes.
+    Bot.objects.filter(pk=keep.pk).update(last_candle_at=timezone.now() - timedelta(hours=1), next_tick_at=None)
+    tick.tick_bot(keep.pk)
+    assert Bot.objects.get(pk=keep.pk).status == "halted"

@@ -45,8 +45,15 @@ class Command(BaseCommand):
             except control.BotControlError as exc:
                 raise CommandError(str(exc))
         stopping = []
-        signal.signal(signal.SIGINT, lambda *a: stopping.append(True))
-        signal.signal(signal.SIGTERM, lambda *a: stopping.append(True))
+        previous = {sig: signal.signal(sig, lambda *a: stopping.append(True))
+                    for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.run(bot, max_ticks, stopping)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def run(self, bot, max_ticks, stopping):
         ticks = 0
         while not stopping:
             bot.refresh_from_db()

@@ -60,3 +60,27 @@ def test_wall_time_of_a_replay_candle_follows_the_speed():
     assert scheduler.wall_time_of(bot, start + timedelta(minutes=15)) == wall + timedelta(seconds=2)
     paper = make_bot(make_user("bob"), mode=Bot.Mode.PAPER)
     assert scheduler.wall_time_of(paper, wall) == wall + scheduler.EXCHANGE_PUBLISH_DELAY
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dispatch_enqueues_ticks_on_django_q(monkeypatch):
+    """The default path: one django-q2 task per claimed bot (run synchronously here; django-q2 closes the
+    connection after a task, hence a transactional test)."""
+    from django.conf import settings as django_settings
+    from django_q.conf import Conf
+
+    from exchanges.candles import read_candle_file, upsert_candles
+
+    monkeypatch.setattr(Conf, "SYNC", True)
+    candles = read_candle_file(django_settings.CANDLE_DATA_DIR / "binance_BTC-USDT_5m.csv", "5m").iloc[:500]
+    upsert_candles("binance", "BTC/USDT", "5m", candles)
+    alice = make_user()
+    bots = [make_bot(alice, name=f"b{k}", mode=Bot.Mode.REPLAY, status=Bot.Status.RUNNING,
+                     replay_start=candles.index[450].to_pydatetime(), replay_offset=timedelta(minutes=10))
+            for k in range(3)]
+    assert scheduler.dispatch(duration=0, inline=False) == 3
+    for bot in bots:
+        bot.refresh_from_db()
+        assert bot.last_candle_at == candles.index[451] and bot.lease_until is None
+        assert bot.next_tick_at is not None
+    assert scheduler.dispatch(duration=0, inline=False) == 0, "the replay clock stands still: nothing is due"

@@ -452,7 +452,7 @@ def protect(bot: Bot, client, entry: Order, candle_at: datetime) -> None:
     amount = min(position.quantity, held.free) if held is not None else position.quantity
     order, created = ledger.record_intent(bot, side="sell", amount=amount, candle_at=candle_at,
                                           reason="protective", type="bracket", tag=BRACKET_TAG)
-    if not created and order.status not in Order.UNSETTLED:
+    if not created and not _may_send(order):
         return
     crashpoint("before_bracket_sent")
     params = {"stop_loss": limits.stop_loss_pct, "take_profit": limits.take_profit_pct,
@@ -530,22 +530,29 @@ def settle_unknown_orders(bot: Bot, client) -> None:
 
 
 def sync_protective_exit(bot: Bot, client) -> None:
-    """Has the exchange executed the open position's stop-loss/take-profit since the last tick?"""
-    for order in Order.objects.filter(bot=bot, type="bracket", status=Order.Status.OPEN):
+    """Has the exchange executed the open position's stop-loss/take-profit since the last tick? And a
+    position whose bracket never reached the exchange (a crash between entry and bracket) gets it now."""
+    if bot.mode == Bot.Mode.LIVE:
+        return
+    brackets = list(Order.objects.filter(bot=bot, type="bracket", status=Order.Status.OPEN))
+    for order in brackets:
         answer = client.fetch_order(order.symbol, client_order_id=order.client_order_id)
-        if answer.status != order.status or answer.filled != order.filled:
-            ledger.apply_result(order, answer)
-            if answer.filled > 0:
-                reason = (answer.raw or {}).get("reason") or "protective"
-                Position.objects.filter(bot=bot, status=Position.Status.CLOSED).order_by("-closed_at", "-id") \
-                    .filter(exit_reason="protective").update(exit_reason=reason)
-    # A position the bracket was never placed for (a crash between entry and bracket) gets it now.
+        if answer.status == order.status and answer.filled == order.filled:
+            continue
+        if answer.filled > 0:
+            # stop_loss / take_profit / trailing_stop, as the exchange says, becomes the position's exit reason.
+            reason = (answer.raw or {}).get("reason") or "protective"
+            Order.objects.filter(pk=order.pk).update(reason=reason)
+        ledger.apply_result(order, answer)
+    if brackets:
+        return
+    limits = risk.RiskLimits.from_bot(bot)
+    if not (limits.stop_loss_pct or limits.take_profit_pct or limits.trailing_stop_pct):
+        return
     position = ledger.open_position(bot)
-    if position is not None and not Order.objects.filter(bot=bot, type="bracket", status__in=(
-            Order.Status.OPEN, *Order.UNSETTLED)).exists():
+    if position is not None:
         entry = Order.objects.filter(bot=bot, side="buy", filled__gt=0).order_by("-candle_at").first()
-        if entry is not None and not Order.objects.filter(
-                client_order_id=ledger.client_order_id(bot.pk, entry.candle_at, "sell", BRACKET_TAG)).exists():
+        if entry is not None:
             protect(bot, client, entry, entry.candle_at)
 
 

@@ -114,3 +114,41 @@ def test_killed_ticks_neither_double_nor_lose_an_order(fake_exchange):
         check_books(fake, bot, expected_orders=2)
         assert Position.objects.get(bot=bot).status == "closed"
     assert fake.balances["BTC"]["free"] == btc_before
+
+
+REPLAY_POINTS = ("before_order_sent", "after_order_sent", "after_order_recorded", "before_bracket_sent",
+                 "after_bracket_sent", "before_release")
+
+
+def test_killed_replay_ticks_keep_the_simulated_wallet_and_the_ledger_equal():
+    """The same on the replay exchange, where a new position also gets its stop-loss/take-profit bracket."""
+    from django.conf import settings
+
+    from exchanges.candles import load_candles, read_candle_file, upsert_candles
+    from exchanges.models import SimBalance, SimOrder
+    from strategies.registry import build_strategy
+
+    upsert_candles("binance", "BTC/USDT", "5m",
+                   read_candle_file(settings.CANDLE_DATA_DIR / "binance_BTC-USDT_5m.csv", "5m").iloc[:1000])
+    candles = load_candles("binance", "BTC/USDT", "5m")
+    buy_at = next(i for i, s in enumerate(build_strategy("rsi_cross").signals(candles)) if s == 1 and i > 450)
+    bots = {}
+    for point in ("no crash", *REPLAY_POINTS):
+        owner = make_user(f"u{len(bots)}")
+        # A replay clock stopped just after the BUY candle closed (no wall start: it does not run).
+        bots[point] = make_bot(owner, name=point, account=make_account(owner), mode=Bot.Mode.REPLAY,
+                               status=Bot.Status.RUNNING, replay_start=candles.index[0].to_pydatetime(),
+                               replay_offset=candles.index[buy_at + 1] - candles.index[0])
+    env = env_for_test_database()
+    crash_each(env, {p: b for p, b in bots.items() if p != "no crash"})
+    assert f"{len(bots)} due bot(s) ticked." in restart(env)
+
+    for bot in bots.values():
+        wallet_orders = {o.client_order_id: o for o in SimOrder.objects.filter(wallet__key=bot.wallet_key)}
+        assert sorted(o.type for o in wallet_orders.values()) == ["bracket", "market"], bot.name
+        for cid, sim in wallet_orders.items():
+            booked = Order.objects.get(client_order_id=cid)  # no lost order
+            assert (booked.status, booked.filled) == (sim.status, sim.filled), bot.name
+        assert Order.objects.filter(bot=bot).count() == 2
+        held = SimBalance.objects.get(wallet__key=bot.wallet_key, asset="BTC")
+        assert Position.objects.get(bot=bot, status="open").quantity == held.free + held.used, bot.name

@@ -167,7 +167,8 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": DATA_DIR / "cache",
+            # CACHE_DIR: the tests give each run its own, shared with the processes they start.
+            "LOCATION": Path(os.environ.get("CACHE_DIR", DATA_DIR / "cache")),
         }
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

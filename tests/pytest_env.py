@@ -1,0 +1,21 @@
+"""Environment for the tests, loaded with `-p tests.pytest_env` before pytest-django reads the settings,
+so that both the test process and the processes the tests start (worker, web server) see it."""
+
+import os
+import shutil
+from pathlib import Path
+
+_VAR = Path(__file__).resolve().parent.parent / "var"
+os.environ.setdefault("NUMBA_CACHE_DIR", str(_VAR / "numba-cache"))
+# Password hashing cost is not what the tests test.
+os.environ.setdefault("FAST_PASSWORD_HASHING", "1")
+# One cache folder per test run (login throttling, worker heartbeat), so parallel runs do not meet.
+_CACHE_DIR = _VAR / f"test-cache-{os.getpid()}"
+os.environ.setdefault("CACHE_DIR", str(_CACHE_DIR))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_CACHE_DIR, ignore_errors=True)
+    # SQLite in WAL mode leaves these beside the test database pytest-django deletes.
+    for leftover in _VAR.glob(f"test-db-{os.getpid()}.sqlite3*"):
+        leftover.unlink(missing_ok=True)

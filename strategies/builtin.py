@@ -15,12 +15,19 @@ def _previous(values: np.ndarray) -> np.ndarray:
 
 
 def _confidence(signals: np.ndarray, buy, sell) -> np.ndarray:
-    """BUY candles take `buy`, SELL candles `sell` (arrays or scalars), HOLD candles 0; clipped to 0..1."""
+    """BUY candles take `buy`, SELL candles `sell`, HOLD candles 0, clipped to 0..1. Each of buy/sell is an
+    array, a scalar, or a function of the candle indexes (so a backtest computes it only where signals fire)."""
     out = np.zeros(len(signals))
     for side, values in ((BUY, buy), (SELL, sell)):
         where = np.flatnonzero(signals == side)
-        out[where] = values[where] if isinstance(values, np.ndarray) else values
-    return np.clip(np.nan_to_num(out, nan=0.0), 0.0, 1.0)
+        if callable(values):
+            picked = values(where)
+        elif isinstance(values, np.ndarray):
+            picked = values[where]
+        else:
+            picked = values
+        out[where] = np.clip(np.nan_to_num(picked, nan=0.0), 0.0, 1.0)
+    return out
 
 
 # Wilder and exponential averages never forget their seed; after this many periods the seed's weight is
@@ -60,8 +67,8 @@ class RSICross(Strategy):
         signals = combine(crosses_above(rsi, self.oversold), crosses_below(rsi, self.overbought))
         confidence = _confidence(
             signals,
-            0.5 + 0.5 * (self.oversold - previous) / self.oversold,
-            0.5 + 0.5 * (previous - self.overbought) / (100.0 - self.overbought),
+            lambda at: 0.5 + 0.5 * (self.oversold - previous[at]) / self.oversold,
+            lambda at: 0.5 + 0.5 * (previous[at] - self.overbought) / (100.0 - self.overbought),
         )
         return Evaluation(signals, confidence, {"rsi": rsi, "rsi_prev": previous})
 
@@ -110,7 +117,8 @@ class MeanReversion(Strategy):
         z[np.isnan(middle)] = np.nan
         signals = combine(crosses_below(z, -self.std), crosses_above(z, -self.exit_z))
         confidence = _confidence(
-            signals, 0.5 + 0.5 * (-z - self.std) / self.std, 0.5 + 0.5 * (z + self.exit_z) / self.std
+            signals, lambda at: 0.5 + 0.5 * (-z[at] - self.std) / self.std,
+            lambda at: 0.5 + 0.5 * (z[at] + self.exit_z) / self.std,
         )
         return Evaluation(signals, confidence, {"z": z, "z_prev": _previous(z), "mean": middle})
 

@@ -239,3 +239,31 @@ def test_a_halt_keeps_the_position_unless_flatten_on_halt(fake):
     Bot.objects.filter(pk=keep.pk).update(last_candle_at=timezone.now() - timedelta(hours=1), next_tick_at=None)
     tick.tick_bot(keep.pk)
     assert Bot.objects.get(pk=keep.pk).status == "halted"
+
+
+def test_on_start_the_ledger_follows_the_simulated_wallet_and_imports_unknown_orders():
+    """A wallet holding what the ledger does not know (e.g. the database restored from an older backup)."""
+    from django.conf import settings
+
+    from exchanges.candles import load_candles, read_candle_file, upsert_candles
+
+    upsert_candles("binance", "BTC/USDT", "5m",
+                   read_candle_file(settings.CANDLE_DATA_DIR / "binance_BTC-USDT_5m.csv", "5m").iloc[:500])
+    candles = load_candles("binance", "BTC/USDT", "5m")
+    bot = make_bot(make_user(), mode=Bot.Mode.REPLAY, status=Bot.Status.RUNNING, needs_reconcile=False,
+                   replay_start=candles.index[0].to_pydatetime(), replay_offset=candles.index[460] - candles.index[0])
+    client = tick.client_for_bot(bot)
+    client.create_order("BTC/USDT", "buy", "market", None, client_order_id=f"tb{bot.pk}-1-b",
+                        params={"quote_amount": D("500")})
+    client.create_order("BTC/USDT", "buy", "limit", D("0.001"), D("1000"), client_order_id=f"tb{bot.pk}-2-b")
+    tick.tick_bot(bot.pk)  # nothing is reconciled: the bot was not (re)started
+    Bot.objects.filter(pk=bot.pk).update(needs_reconcile=True, next_tick_at=None,
+                                         replay_offset=candles.index[462] - candles.index[0])
+    held = client.fetch_balance()["BTC"].total
+    assert held > 0 and not Position.objects.exists()
+    tick.tick_bot(bot.pk)
+    assert Position.objects.get(bot=bot, status="open").quantity == held
+    assert Order.objects.get(client_order_id=f"tb{bot.pk}-2-b").reason == "imported"
+    reconcile = BotEvent.objects.filter(bot=bot, kind="reconcile")
+    assert reconcile.filter(message__contains="the ledger follows the exchange").exists()
+    assert not Bot.objects.get(pk=bot.pk).needs_reconcile

@@ -52,7 +52,8 @@ class PercentField(forms.DecimalField):
 
     def prepare_value(self, value):
         if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
-            return (Decimal(str(value)) * 100).quantize(Decimal("0.01")).normalize()
+            # "10", "2.5", never "1E+1" (which a number input refuses)
+            return format((Decimal(str(value)) * 100).quantize(Decimal("0.001")).normalize(), "f")
         return value
 
     def clean(self, value):
@@ -130,6 +131,9 @@ class BotForm(forms.ModelForm):
         self.fields["strategy"].help_text = "One of your strategy configurations (Strategies page)."
         self.fields["symbol"].widget.attrs.update({"list": "symbol-options", "autocomplete": "off"})
         self.markets_error = ""
+        for name, field in self.fields.items():
+            if isinstance(field, PercentField) and field.initial is None:  # declared here: the model's default
+                field.initial = Bot._meta.get_field(name).get_default()
 
     RISK_FIELDS = ("max_position_pct", "stop_loss_pct", "take_profit_pct", "trailing_stop_pct",
                    "daily_loss_limit_pct", "max_drawdown_pct", "max_consecutive_losses", "loss_cooldown_minutes",

@@ -119,7 +119,8 @@ def bot_page_context(bot) -> dict:
         ),
         "fills": list(Fill.objects.filter(bot=bot).select_related("order").order_by("-time", "-id")[:TRADE_LOG_ROWS]),
         "fill_count": Fill.objects.filter(bot=bot).count(),
-        "events": list(BotEvent.objects.filter(bot=bot).order_by("-time", "-id")[:EVENT_ROWS]),
+        # Newest first as they happened (by id): a replay bot's events carry replay time, the others wall time.
+        "events": list(BotEvent.objects.filter(bot=bot).order_by("-id")[:EVENT_ROWS]),
         "equity_points": equity_points(snapshots),
     }
 

@@ -2,6 +2,7 @@
 and this middleware activates it for the request (an unknown or missing zone leaves UTC)."""
 
 import zoneinfo
+from urllib.parse import unquote
 
 from django.utils import timezone
 
@@ -11,6 +12,7 @@ COOKIE = "tz"
 def zone_from_cookie(value: str | None):
     if not value or len(value) > 64:
         return None
+    value = unquote(value)  # "Europe%2FBerlin" from an encoding browser script
     try:
         return zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -176,3 +176,11 @@ def test_paper_bot_symbols_come_from_the_exchange_through_ccxt(alice, fake_excha
     paper = ExchangeAccount.objects.create(owner=alice, exchange_id="binance", label="paper", mode="paper")
     html = logged_in(alice).get("/bots/new/symbols/", {"exchange_account": paper.pk, "mode": "paper"}).content
     assert b'<option value="ETH/USDT">' in html
+
+
+def test_the_empty_form_shows_the_default_risk_settings_in_percent(alice):
+    html = logged_in(alice).get("/bots/new/").content.decode()
+    assert 'name="stake" value="10"' in html
+    assert 'name="fee" value="0.1"' in html
+    assert 'name="stop_loss_pct" value="2"' in html
+    assert 'name="take_profit_pct" value="6"' in html

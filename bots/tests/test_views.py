@@ -101,6 +101,8 @@ def test_times_are_shown_in_the_zone_the_browser_reported_and_utc_for_a_bad_one(
     html = client.get(f"/bots/{bot.pk}/").content.decode()
     assert 'datetime="2026-11-20T23:30:00Z"' in html
     assert "2026-11-21 08:30:00" in html  # UTC+9
+    client.cookies["tz"] = "America%2FNew_York"  # percent-encoded by some scripts
+    assert "2026-11-20 18:30:00" in client.get(f"/bots/{bot.pk}/").content.decode()
     client.cookies["tz"] = "Not/AZone"
     html = client.get(f"/bots/{bot.pk}/").content.decode()
     assert "2026-11-20 23:30:00" in html

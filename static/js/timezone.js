@@ -4,8 +4,9 @@
   "use strict";
   var zone = "UTC";
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (e) { /* old browser */ }
-  if (document.cookie.indexOf("tz=" + zone) === -1) {
-    document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+  // Zone names (Europe/Berlin, America/Argentina/Buenos_Aires, Etc/GMT+3) are cookie-safe as they are.
+  if (/^[A-Za-z0-9_\/+-]+$/.test(zone) && document.cookie.indexOf("tz=" + zone) === -1) {
+    document.cookie = "tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
   }
   var parts = new Intl.DateTimeFormat("en-GB", {
     timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",

@@ -62,6 +62,9 @@ class TestOutput:
                                      "--until", "2023-01-20T00:00Z", "--json"))
         assert out["metrics"]["candles"] == 10 * 288 + 1
         assert all("2023-01-10" <= t["entry_time"] < "2023-01-20T00:05" for t in out["trades"])
+        whole_days = json.loads(run_command("--strategy", "rsi_cross", "--csv", BTC, "--since", "2023-01-10",
+                                            "--until", "2023-01-19", "--json"))
+        assert whole_days["metrics"]["candles"] == 10 * 288
 
     def test_summary_table(self):
         text = run_command("--strategy", "mean_reversion", "--csv", BTC, "--trailing-stop", "0.01")

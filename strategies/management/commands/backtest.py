@@ -2,7 +2,7 @@
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
@@ -19,12 +19,17 @@ def fail(message: str):
     raise CommandError(message, returncode=USAGE_ERROR)
 
 
-def parse_time(raw: str, option: str) -> datetime:
+def parse_time(raw: str, option: str, end_of_day: bool = False) -> datetime:
+    """ISO-8601 date or time, UTC unless it says otherwise; a bare date as --until means that whole day."""
+    text = raw.strip()
     try:
-        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         fail(f"{option} {raw!r} is not a date or ISO-8601 time (e.g. 2023-01-05 or 2023-01-05T12:00)")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if end_of_day and len(text) == 10:
+        value += timedelta(days=1, microseconds=-1)
+    return value
 
 
 class Command(BaseCommand):
@@ -53,7 +58,7 @@ class Command(BaseCommand):
         parser.add_argument("--symbol")
         parser.add_argument("--timeframe")
         parser.add_argument("--since", help="first candle open time (UTC), e.g. 2023-01-05")
-        parser.add_argument("--until", help="last candle open time (UTC)")
+        parser.add_argument("--until", help="last candle open time (UTC); a date alone includes that whole day")
         parser.add_argument("--fee", type=float, default=0.001, help="fee per side as a fraction (default 0.001)")
         parser.add_argument("--slippage", type=float, default=0.0)
         parser.add_argument("--cash", type=float, default=10_000.0)
@@ -94,7 +99,7 @@ class Command(BaseCommand):
 
     def candles(self, options) -> tuple[pd.DataFrame, str]:
         since = parse_time(options["since"], "--since") if options["since"] else None
-        until = parse_time(options["until"], "--until") if options["until"] else None
+        until = parse_time(options["until"], "--until", end_of_day=True) if options["until"] else None
         if since and until and since > until:
             fail("--since is after --until")
         stored = [options[k] for k in ("exchange", "symbol", "timeframe")]

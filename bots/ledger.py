@@ -69,10 +69,11 @@ def apply_result(order: Order, result, *, source: str = "worker") -> list[Fill]:
             fills.append(fill)
             _book(order, fill)
             BotEvent.objects.create(
-                bot_id=order.bot_id, kind=BotEvent.Kind.FILL, source=source, time=when,
+                bot_id=order.bot_id, kind=BotEvent.Kind.FILL, source=source,
                 message=f"{order.side} {delta.normalize()} {order.symbol} at {fill.price.normalize()} "
                         f"(fee {fee.normalize()}, {order.reason or 'order'})",
-                data={"client_order_id": order.client_order_id, "amount": delta, "price": fill.price, "fee": fee},
+                data={"client_order_id": order.client_order_id, "amount": delta, "price": fill.price, "fee": fee,
+                      "exchange_time": when},
             )
         order.exchange_order_id = result.exchange_order_id or order.exchange_order_id
         order.status = _status(result.status)

@@ -82,13 +82,13 @@ def release(bot_id: int, token: datetime, next_tick_at: datetime | None) -> bool
 
 
 def tick_inline() -> bool:
-    """Tick in the dispatcher's own process (BOTS_TICK_INLINE=1) instead of enqueueing a django-q2 task.
+    """Tick in the dispatcher's own process (BOTS_TICK_INLINE, default on) instead of enqueueing a task.
 
     Inline saves a queue round trip per tick and shares the candle cache among all bots of a symbol,
     which is what one worker serving many replay bots wants (see bench/bot_ticks_bench.py); the queue
     spreads live bots over all workers, so a slow exchange holds up only its own bots.
     """
-    return bool(getattr(settings, "BOTS_TICK_INLINE", False))
+    return bool(getattr(settings, "BOTS_TICK_INLINE", True))
 
 
 def run_claimed(claimed: list[tuple[int, datetime]], inline: bool) -> None:

@@ -181,10 +181,14 @@ def _renew(bot_id: int, lease: datetime | None, now: datetime) -> datetime | Non
     return token if changed == 1 else None
 
 
-def _event(bot: Bot, kind: str, message: str, data: dict | None = None, *, time: datetime | None = None,
+def _event(bot: Bot, kind: str, message: str, data: dict | None = None, *, exchange_time: datetime | None = None,
            source: str = "worker") -> BotEvent:
-    return BotEvent.objects.create(bot=bot, kind=kind, message=message[:1000], data=data or {}, source=source,
-                                   time=time or timezone.now())
+    """An audit event, stamped with the wall clock (the order people did things in); a replay bot's
+    exchange-clock time goes in its data."""
+    data = dict(data or {})
+    if exchange_time is not None:
+        data["exchange_time"] = exchange_time
+    return BotEvent.objects.create(bot=bot, kind=kind, message=message[:1000], data=data, source=source)
 
 
 def _fail(bot: Bot, reason: str) -> None:
@@ -241,7 +245,8 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
 
     if decision["signal"] != "HOLD":
         _event(bot, BotEvent.Kind.SIGNAL, f"{decision['signal']} on the {candle_at:%Y-%m-%d %H:%M} candle: "
-               f"{decision['reason']}", {**decision, "candle_at": candle_at, "close": close}, time=exchange_now)
+               f"{decision['reason']}", {**decision, "candle_at": candle_at, "close": close},
+               exchange_time=exchange_now)
     if result.orders:
         position = ledger.open_position(bot)
     if position is not None and bot.mode == Bot.Mode.LIVE:
@@ -257,10 +262,10 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
             enter(bot, client, candle_at, review, close, result)
         elif not review.is_halt:
             _event(bot, BotEvent.Kind.RISK_REFUSAL, f"BUY refused ({review.rule}): {review.message}",
-                   {"rule": review.rule, **review.numbers}, source="risk", time=exchange_now)
+                   {"rule": review.rule, **review.numbers}, source="risk", exchange_time=exchange_now)
     elif decision["signal"] == "BUY" and position is None:
         _event(bot, BotEvent.Kind.RISK_REFUSAL, f"BUY refused: the bot is halted ({bot.status_reason})",
-               {"rule": "halted", "halted_until": bot.halted_until}, source="risk", time=exchange_now)
+               {"rule": "halted", "halted_until": bot.halted_until}, source="risk", exchange_time=exchange_now)
     elif decision["signal"] == "SELL" and position is not None:
         exit_position(bot, client, position, candle_at, "signal", result)
 
@@ -343,7 +348,7 @@ def _apply_halts(bot, client, limits, state, candle_at, position, result) -> Non
             status=bot.status, status_reason=bot.status_reason, halted_until=bot.halted_until,
             status_changed_at=timezone.now())
         _event(bot, BotEvent.Kind.HALT, f"Halted ({halt.rule}): {halt.message}", {"rule": halt.rule, **halt.numbers},
-               source="risk", time=state.now)
+               source="risk", exchange_time=state.now)
         if limits.flatten_on_halt and position is not None:
             exit_position(bot, client, position, candle_at, "flatten_on_halt", result)
         return
@@ -354,7 +359,7 @@ def _apply_halts(bot, client, limits, state, candle_at, position, result) -> Non
             status_changed_at=timezone.now())
         bot.status, bot.halted_until = Bot.Status.RUNNING, None
         _event(bot, BotEvent.Kind.RESUME, "The halt ended: the bot may open positions again.", source="risk",
-               time=state.now)
+               exchange_time=state.now)
 
 
 def _quantize_down(amount: Decimal, step: Decimal | None) -> Decimal:

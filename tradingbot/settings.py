@@ -258,3 +258,8 @@ except ValueError as exc:
 
 # Times in the user's time zone: the browser reports it in a `tz` cookie (static/js/timezone.js).
 MIDDLEWARE.append("bots.timezone.TimezoneMiddleware")
+
+# The bot dispatcher ticks due bots in its own worker process (1, the default: no queue round trip, one
+# candle fetch per symbol shared by its bots), or enqueues one django-q2 task per tick (0: spreads live
+# bots over every worker, so one slow exchange holds up only its own bots).
+BOTS_TICK_INLINE = env_bool("BOTS_TICK_INLINE", True)

@@ -14,8 +14,8 @@ import pandas as pd
 from django.conf import settings
 from numba import njit
 
+from exchanges.candles import read_candle_file
 from strategies.backtest import BacktestSettings, backtest_strategy, simulate
-from strategies.candle_csv import read_candles_csv
 from strategies.registry import build_strategy
 
 CANDLES = 1_000_000
@@ -28,7 +28,7 @@ VECTORBT_BEST, FREQTRADE_CORE = 6.4e6, 0.040e6
 
 def tiled_candles(n: int = CANDLES) -> pd.DataFrame:
     """The BTC 5m candles repeated until n rows, with timestamps continuing 5 minutes apart."""
-    base = read_candles_csv(SOURCE)
+    base = read_candle_file(SOURCE)
     reps = -(-n // len(base))
     step = base.index[1] - base.index[0]
     index = pd.DatetimeIndex(base.index[0] + step * np.arange(n), name="time")

@@ -70,13 +70,13 @@ def test_ccxt_json_layout(tmp_path):
 MALFORMED = {
     "bad header": ("time,open,high,low,close,volume\n1699999800000,10,11,9,10.5,3\n", "line 1", "header must be"),
     "non-numeric": (GOOD + "1700000400000,11,abc,10,11,1\n", "line 4", "high 'abc' is not a number"),
-    "high below low": (GOOD + "1700000400000,11,9,12,11,1\n", "line 4", "high 9.0 is below low 12.0"),
+    "high below low": (GOOD + "1700000400000,11,9,12,11,1\n", "line 4", "high 9 is below low 12"),
     "unsorted": (GOOD + "1699999800000,11,12,10,11,1\n",
-                 "line 4", "is before the previous row"),
-    "duplicate": (GOOD + "1700000100000,11,12,10,11,1\n", "line 4", "duplicate time"),
+                 "line 4", "is earlier than the row before"),
+    "duplicate": (GOOD + "1700000100000,11,12,10,11,1\n", "line 4", "(duplicate)"),
     "missing column": (GOOD + "1700000400000,11,12,10,11\n", "line 4", "expected 6 values"),
     "off the timeframe": (GOOD + "1700000500000,11,12,10,11,1\n", "line 4", "not on a 5m boundary"),
-    "negative volume": (GOOD + "1700000400000,11,12,10,11,-1\n", "line 4", "volume -1.0 is negative"),
+    "negative volume": (GOOD + "1700000400000,11,12,10,11,-1\n", "line 4", "volume -1 is negative"),
     "empty": ("", "line 1", "empty"),
 }
 

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from strategies.candle_csv import CandleCSVError, read_candles_csv
+from exchanges.candles import CandleFileError, read_candle_file
 from strategies.tests.test_strategies import DATA, load_real
 
 BTC = str(DATA / "binance_BTC-USDT_5m.csv")
@@ -126,7 +126,7 @@ class TestBadInput:
 
 class TestCandleCSV:
     def test_reads_the_shipped_file(self):
-        candles = read_candles_csv(BTC)
+        candles = read_candle_file(BTC)
         assert len(candles) == 10999
         assert str(candles.index.tz) == "UTC" and candles.index.name == "time"
         assert list(candles.columns) == ["open", "high", "low", "close", "volume"]
@@ -134,38 +134,40 @@ class TestCandleCSV:
 
     def test_blank_lines_are_skipped_and_line_numbers_stay_true(self, tmp_path):
         body = HEADER + "1672677900000,10,11,9,10,1\n\n1672678200000,10,11,9,10,1\n1672678500000,10,11,12,10,1\n"
-        with pytest.raises(CandleCSVError, match=r"line 5: high 11 is below low 12"):
-            read_candles_csv(write(tmp_path, body))
-        assert len(read_candles_csv(write(tmp_path, body.rsplit("1672678500000", 1)[0]))) == 2
+        with pytest.raises(CandleFileError, match=r"line 5: high 11 is below low 12"):
+            read_candle_file(write(tmp_path, body))
+        assert len(read_candle_file(write(tmp_path, body.rsplit("1672678500000", 1)[0]))) == 2
 
     @pytest.mark.parametrize(
         ("body", "message"),
         [
-            ("", "candles.csv: is empty"),
+            ("", "candles.csv, line 1: the file is empty"),
             ("time,o,h,l,c,v\n1,2,3,4,5,6\n", "line 1: header must be timestamp,open,high,low,close,volume"),
             (HEADER, "contains no candles"),
-            (HEADER + "1672677900000,10,11,9,10\n", "line 2: volume is missing"),
+            (HEADER + "1672677900000,10,11,9,10\n", "line 2: expected 6 values, found 5"),
+            (HEADER + "1672677900000,10,11,9,,1\n", "line 2: close is missing"),
             (HEADER + "1672677900000,10,11,9,10,1,7\n", "line 2: expected 6 values, found 7"),
             (HEADER + "1672677900000,10,11,9,10,1\n1672678200000,10,11,9,10,1,7\n", "line 3: expected 6 values"),
             (HEADER + "1672677900,10,11,9,10,1\n", "line 2: timestamp 1672677900 is not milliseconds"),
             (HEADER + "1672677900000.5,10,11,9,10,1\n", "line 2: timestamp .* is not a whole number"),
             (HEADER + "1672677900000,0,11,0,10,1\n", "line 2: prices must be positive"),
-            (HEADER + "1672677900000,10,11,9,10,-1\n", "line 2: volume is negative"),
+            (HEADER + "1672677900000,10,11,9,10,-1\n", "line 2: volume -1 is negative"),
             (HEADER + "1672677900000,10,11,9,12,1\n", "line 2: open and close must lie between low and high"),
             (HEADER + "1672677900000,10,11,9,10,1\n1672677900000,10,11,9,10,1\n", "line 3: .* repeats the previous"),
-            (HEADER + "1672677900000,10,11,9,10,1\n1672677600000,10,11,9,10,1\n", "line 3: .* earlier than the prev"),
+            (HEADER + "1672677900000,10,11,9,10,1\n1672677600000,10,11,9,10,1\n",
+             "line 3: .* earlier than the row before"),
             (HEADER + "1672677900000,10,11,9,inf,1\n", "line 2: a value is not a finite number"),
         ],
     )
     def test_bad_files(self, tmp_path, body, message):
-        with pytest.raises(CandleCSVError, match=message):
-            read_candles_csv(write(tmp_path, body))
+        with pytest.raises(CandleFileError, match=message):
+            read_candle_file(write(tmp_path, body))
 
     def test_missing_binary_and_directory(self, tmp_path):
-        with pytest.raises(CandleCSVError, match="nope.csv: no such file"):
-            read_candles_csv(tmp_path / "nope.csv")
-        with pytest.raises(CandleCSVError, match="is a directory"):
-            read_candles_csv(tmp_path)
+        with pytest.raises(CandleFileError, match="nope.csv: no such file"):
+            read_candle_file(tmp_path / "nope.csv")
+        with pytest.raises(CandleFileError, match="is a directory"):
+            read_candle_file(tmp_path)
         (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00\x01garbage")
-        with pytest.raises(CandleCSVError, match="bin.csv: (is not a text CSV file|header must be)"):
-            read_candles_csv(tmp_path / "bin.csv")
+        with pytest.raises(CandleFileError, match="bin.csv(, line 1)?: (is not a text CSV file|header must be)"):
+            read_candle_file(tmp_path / "bin.csv")

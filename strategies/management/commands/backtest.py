@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
-from exchanges.candles import load_candles
+from exchanges.candles import CandleFileError, load_candles, read_candle_file
 from strategies.backtest import BacktestSettings, backtest_strategy
-from strategies.candle_csv import CandleCSVError, read_candles_csv
 from strategies.registry import STRATEGIES, InvalidParameters, build_strategy
 
 USAGE_ERROR = 2
@@ -107,8 +106,8 @@ class Command(BaseCommand):
             fail("give either --csv or --exchange/--symbol/--timeframe, not both")
         if options["csv"]:
             try:
-                candles = read_candles_csv(options["csv"])
-            except CandleCSVError as exc:
+                candles = read_candle_file(options["csv"])
+            except CandleFileError as exc:
                 fail(f"bad candle file: {exc}")
             candles = candles.loc[since:until] if since or until else candles
             source = options["csv"]

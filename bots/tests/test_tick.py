@@ -267,3 +267,22 @@ def test_on_start_the_ledger_follows_the_simulated_wallet_and_imports_unknown_or
     reconcile = BotEvent.objects.filter(bot=bot, kind="reconcile")
     assert reconcile.filter(message__contains="the ledger follows the exchange").exists()
     assert not Bot.objects.get(pk=bot.pk).needs_reconcile
+
+
+def test_a_paper_bot_trades_real_prices_in_its_own_wallet(fake):
+    """Paper: candles and prices from the exchange (the fake), fills and balances simulated per bot."""
+    from exchanges.models import SimBalance
+
+    show_history_until(fake, BUYS[0])
+    owner = make_user()
+    bot = make_bot(owner, account=make_account(owner), mode=Bot.Mode.PAPER, status=Bot.Status.RUNNING,
+                   stop_loss_pct=D("0.02"), take_profit_pct=D("0.06"))
+    result = tick.tick_bot(bot.pk)
+    assert result.signal == "BUY" and len(result.orders) == 1, result
+    buy = Order.objects.get(client_order_id=result.orders[0])
+    assert buy.status == "closed" and buy.filled > 0
+    held = SimBalance.objects.get(wallet__key=f"bot:{bot.pk}", asset="BTC")
+    assert Position.objects.get(bot=bot).quantity == held.free + held.used == buy.filled
+    bracket = Order.objects.get(bot=bot, type="bracket")
+    assert bracket.status == "open" and bracket.amount == buy.filled
+    assert fake.orders == [], "a paper bot never sends an order to the exchange"

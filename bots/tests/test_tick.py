@@ -286,3 +286,34 @@ def test_a_paper_bot_trades_real_prices_in_its_own_wallet(fake):
     bracket = Order.objects.get(bot=bot, type="bracket")
     assert bracket.status == "open" and bracket.amount == buy.filled
     assert fake.orders == [], "a paper bot never sends an order to the exchange"
+
+
+def test_loss_streak_and_open_positions_and_max_position_in_the_tick(fake):
+    show_history_until(fake, BUYS[0])
+    alice = make_user()
+    streak = live_bot(fake, owner=alice)
+    now = timezone.now()
+    for k in range(5):
+        Position.objects.create(bot=streak, symbol="BTC/USDT", status="closed", realised_pnl=D("-1"),
+                                opened_at=now - timedelta(hours=3), closed_at=now - timedelta(minutes=50 - k))
+    assert tick.tick_bot(streak.pk).orders == []
+    streak.refresh_from_db()
+    halt = BotEvent.objects.get(bot=streak, kind="halt")
+    assert streak.status == "halted" and halt.data["rule"] == "loss_streak" and halt.data["consecutive_losses"] == 5
+    assert streak.halted_until == now - timedelta(minutes=46) + timedelta(minutes=60)
+
+    bob = make_user("bob")
+    crowded = live_bot(fake, owner=bob, max_open_positions=2)
+    for name in ("other", "third"):  # two of bob's other bots hold a position each
+        Position.objects.create(bot=make_bot(bob, name=name, account=crowded.exchange_account), symbol="ETH/USDT",
+                                status="open", quantity=1, opened_at=now)
+    assert tick.tick_bot(crowded.pk).orders == []
+    refusal = BotEvent.objects.get(bot=crowded, kind="risk_refusal")
+    assert refusal.data == {**refusal.data, "rule": "open_positions", "open_positions": 2, "limit": 2}
+
+    carol = make_user("carol")
+    capped = live_bot(fake, owner=carol, stake=D("1"))  # all-in asked, 10 % allowed
+    result = tick.tick_bot(capped.pk)
+    order = Order.objects.get(client_order_id=result.orders[0])
+    assert order.filled * order.average < D("1000") and order.filled * order.average > D("990")
+    assert BotEvent.objects.get(bot=capped, kind="order").data["fraction"] == "0.1000"

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 
 from accounts.admin_scoping import OwnerScopedAdmin
 from bots import control
-from bots.models import Bot, BotEvent, Order, PnLSnapshot, Position
+from bots.models import Bot, BotEvent, Fill, LiveMessage, Order, PnLSnapshot, Position
 
 
 def _control_action(name: str):
@@ -79,3 +79,28 @@ class BotEventAdmin(ReadOnlyBooksAdmin):
     list_display = ("time", "bot", "kind", "source", "actor", "message")
     list_filter = ("kind", "source")
     search_fields = ("message", "bot__name")
+
+
+@admin.register(Fill)
+class FillAdmin(ReadOnlyBooksAdmin):
+    list_display = ("time", "bot", "order", "side", "amount", "price", "fee")
+
+
+@admin.register(LiveMessage)
+class LiveMessageAdmin(admin.ModelAdmin):
+    """The live-update log (not owned by anyone, so only superusers see it)."""
+
+    list_display = ("id", "group", "created_at")
+    list_filter = ("group",)
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

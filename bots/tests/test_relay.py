@@ -11,6 +11,19 @@ from bots.relay import Relay
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 
+@pytest.fixture(autouse=True)
+def close_thread_connections():
+    """database_sync_to_async runs queries in worker threads, whose connections outlive the test under
+    CONN_MAX_AGE; PostgreSQL then refuses to drop the test database. Age 0 closes them after each call."""
+    from django.db import connections
+
+    settings_dict = connections["default"].settings_dict
+    previous = settings_dict.get("CONN_MAX_AGE", 0)
+    settings_dict["CONN_MAX_AGE"] = 0
+    yield
+    settings_dict["CONN_MAX_AGE"] = previous
+
+
 async def subscribe(group):
     layer = get_channel_layer()
     channel = await layer.new_channel("test.")

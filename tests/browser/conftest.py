@@ -115,6 +115,10 @@ def web_server(transactional_db):
 
 @pytest.fixture
 def worker(transactional_db):
+    from django_q.brokers import get_broker
+
+    # Tasks left in a Redis queue by an earlier run (another database) would hold both worker processes.
+    get_broker().purge_queue()
     process = Worker(env_for_test_database()).start()
     try:
         yield process

@@ -40,13 +40,24 @@ def replay_start_before_first_buy(candles, lead: int = 8) -> str:
     return start.astimezone(zoneinfo.ZoneInfo(BROWSER_ZONE)).strftime("%Y-%m-%dT%H:%M")
 
 
+def no_trade_report(bot) -> str:
+    state = Bot.objects.filter(pk=bot.pk).values("status", "last_candle_at", "next_tick_at", "replay_start").first()
+    events = list(bot.events.values_list("kind", "message"))
+    return f"no trade after {FIRST_TRADE_WITHIN} s: {state}, events {events}; see test-artifacts/qcluster.log"
+
+
 def fire_dispatcher_now():
     from django.utils import timezone
     from django_q.brokers import get_broker
     from django_q.models import Schedule
     from django_q.scheduler import scheduler
 
-    Schedule.objects.filter(func="bots.scheduler.dispatch").update(next_run=timezone.now())
+    # The schedule migration 0005 makes; an earlier transactional test's flush may have removed it.
+    Schedule.objects.update_or_create(
+        name="bots dispatcher",
+        defaults={"func": "bots.scheduler.dispatch", "schedule_type": "I", "minutes": 1, "repeats": -1,
+                  "next_run": timezone.now()},
+    )
     scheduler(broker=get_broker())
 
 
@@ -124,9 +135,7 @@ def test_sign_up_to_a_live_trading_replay_bot(web_server, worker, page):
     deadline = time.monotonic() + FIRST_TRADE_WITHIN
     fill = None
     while fill is None:
-        assert time.monotonic() < deadline, (
-            f"no trade after {FIRST_TRADE_WITHIN} s: {Bot.objects.filter(pk=bot.pk).values().first()}, events "
-            f"{list(bot.events.values_list('kind', 'message'))}; see test-artifacts/qcluster.log")
+        assert time.monotonic() < deadline, no_trade_report(bot)
         assert worker.process.poll() is None, "the worker died"
         time.sleep(0.1)
         fill = Fill.objects.filter(bot=bot).order_by("id").first()

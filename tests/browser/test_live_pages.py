@@ -1,10 +1,12 @@
 """The live pages in a real browser: numbers move without a reload, a dropped socket catches up, phone layout."""
 
+import threading
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connections
 
 from bots import live
 from bots.models import Bot, PnLSnapshot
@@ -14,12 +16,23 @@ from tests.browser.conftest import log_in, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
+def publish_and_close(bot_id):
+    try:
+        live.publish_bot_update(bot_id)
+    finally:
+        connections.close_all()  # this thread's own connection, or PostgreSQL cannot drop the test database
+
+
 def tick(bot, equity: str, price: str, when: datetime):
     """What the worker's tick leaves behind, then its publish: a fill, a snapshot, a live update."""
     fill = add_trade(bot, price=price, amount="0.01", when=when)
     PnLSnapshot.objects.create(bot=bot, time=when, equity=Decimal(equity), realised=Decimal("0"),
                                unrealised=Decimal(equity) - bot.starting_balance)
-    live.publish_bot_update(bot.pk)
+    # In a thread of its own, as in the worker: Playwright keeps an event loop running in this one, where
+    # the Redis channel layer's async_to_sync refuses to run.
+    publisher = threading.Thread(target=publish_and_close, args=(bot.pk,))
+    publisher.start()
+    publisher.join()
     return fill
 
 

@@ -34,14 +34,26 @@ def free_port() -> int:
 
 
 def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
+    """SIGTERM, then wait for the process and everything it started (its own session: qcluster's worker
+    processes), so no database connection outlives the test; SIGKILL whatever is left after `timeout`."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(process.pid, 0)  # anything left in the group this test started?
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
     try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 class WebServer:

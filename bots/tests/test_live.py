@@ -108,3 +108,22 @@ def test_dashboard_totals_sum_bots_per_currency_and_chart_the_total():
     assert totals["main_total"]["currency"] == "USDT"
     # a starts at its first snapshot in the window (1010), b at its first (1950)
     assert [value for _, value in totals["total_curve"]] == [Decimal(v) for v in ("2960", "2960", "2970", "3120")]
+
+
+@pytest.mark.django_db
+def test_redis_down_loses_nothing_the_catch_up_log_has_the_update(settings, caplog):
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = {"default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": ["redis://127.0.0.1:9/0"]},  # nothing listens on the discard port
+    }}
+    channel_layers.backends.clear()
+    try:
+        alice = make_user()
+        bot = make_bot(alice)
+        live.publish_bot_update(bot.pk)  # must not raise: a tick that published is not a failed tick
+    finally:
+        channel_layers.backends.clear()
+    assert LiveMessage.objects.filter(group=f"bot-{bot.pk}").exists()
+    assert "not sent through Redis" in caplog.text

@@ -33,7 +33,7 @@ class PermanentTickError(Exception):
 @dataclass
 class TickResult:
     bot_id: int
-    outcome: str  # busy | inactive | waiting | ticked | error | retry
+    outcome: str  # busy | inactive | waiting | ticked | finished (end of a replay) | error | retry
     candle_at: datetime | None = None
     signal: str = ""
     orders: list[str] = field(default_factory=list)
@@ -227,10 +227,16 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
     candles = closed_candles(client, bot, last_closed, strategy.warmup)
     if len(candles) == 0:
         if bot.mode == Bot.Mode.REPLAY and bot.last_candle_at is not None:
-            raise PermanentTickError(f"The replay has no more {bot.symbol} {bot.timeframe} candles to play.")
+            return _replay_finished(bot, bot.last_candle_at, result)
+        if bot.mode == Bot.Mode.REPLAY:
+            raise PermanentTickError(f"There are no stored {bot.symbol} {bot.timeframe} candles before the replay "
+                                     f"clock ({exchange_now:%Y-%m-%d %H:%M} UTC): import some or move the replay "
+                                     "start.")
         raise TemporaryExchangeError(f"No closed {bot.symbol} {bot.timeframe} candles yet.")
     candle_at = candles.index[-1].to_pydatetime()
     if bot.last_candle_at is not None and candle_at <= bot.last_candle_at:
+        if bot.mode == Bot.Mode.REPLAY and last_closed > candle_at:
+            return _replay_finished(bot, candle_at, result)
         result.outcome = "waiting"
         return _next_due(bot, client)
     result.candle_at = candle_at
@@ -279,6 +285,19 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
     for name, value in updates.items():
         setattr(bot, name, value)
     return _next_due(bot, client)
+
+
+def _replay_finished(bot: Bot, candle_at: datetime, result: TickResult) -> None:
+    """The replay clock has passed the last stored candle: the bot stops (an open position stays open)."""
+    reason = (f"The replay reached the end of the stored candles ({bot.symbol} {bot.timeframe}, "
+              f"last {candle_at:%Y-%m-%d %H:%M} UTC).")
+    now = timezone.now()
+    Bot.objects.filter(pk=bot.pk, status__in=scheduler.ACTIVE).update(
+        status=Bot.Status.STOPPED, status_reason=reason, status_changed_at=now, stopped_at=now)
+    bot.status = Bot.Status.STOPPED
+    _event(bot, BotEvent.Kind.STOP, reason)
+    result.outcome = "finished"
+    return None
 
 
 def live_protective_exit(limits: risk.RiskLimits, position: Position, candles) -> str:

@@ -91,7 +91,7 @@ def test_a_buy_signal_places_one_order_and_books_it(fake):
     assert position.quantity == order.filled
     assert fake.balances["BTC"]["free"] == D("1") + order.filled
     bot.refresh_from_db()
-    assert bot.last_candle_at == datetime.fromtimestamp(last_closed_ms() / 1000, tz=UTC)
+    assert bot.last_candle_at == datetime.fromtimestamp(fake.candles[("BTCUSDT", "5m")][-1][0] / 1000, tz=UTC)
     assert bot.lease_until is None and bot.next_tick_at > timezone.now()
     assert PnLSnapshot.objects.filter(bot=bot).count() == 1
     kinds = list(BotEvent.objects.filter(bot=bot).values_list("kind", flat=True))
@@ -317,3 +317,27 @@ def test_loss_streak_and_open_positions_and_max_position_in_the_tick(fake):
     order = Order.objects.get(client_order_id=result.orders[0])
     assert order.filled * order.average < D("1000") and order.filled * order.average > D("990")
     assert BotEvent.objects.get(bot=capped, kind="order").data["fraction"] == "0.1000"
+
+
+def test_a_replay_bot_stops_at_the_end_of_the_stored_candles():
+    from django.conf import settings
+
+    from exchanges.candles import load_candles, read_candle_file, upsert_candles
+
+    upsert_candles("binance", "BTC/USDT", "5m",
+                   read_candle_file(settings.CANDLE_DATA_DIR / "binance_BTC-USDT_5m.csv", "5m").iloc[:500])
+    candles = load_candles("binance", "BTC/USDT", "5m")
+    start = candles.index[0].to_pydatetime()
+    bot = make_bot(make_user(), mode=Bot.Mode.REPLAY, status=Bot.Status.RUNNING, replay_start=start,
+                   replay_offset=candles.index[-1] - start + timedelta(minutes=5))
+    assert tick.tick_bot(bot.pk).candle_at == candles.index[-1]
+    Bot.objects.filter(pk=bot.pk).update(replay_offset=timedelta(days=30), next_tick_at=None)
+    assert tick.tick_bot(bot.pk).outcome == "finished"
+    bot.refresh_from_db()
+    assert bot.status == "stopped" and "end of the stored candles" in bot.status_reason
+    assert BotEvent.objects.filter(bot=bot, kind="stop").count() == 1
+    empty = make_bot(bot.owner, name="no data", symbol="DOGE/USDT", mode=Bot.Mode.REPLAY, status=Bot.Status.RUNNING,
+                     replay_start=start)
+    assert tick.tick_bot(empty.pk).outcome == "error"
+    empty.refresh_from_db()
+    assert empty.status == "error" and "no stored DOGE/USDT 5m candles" in empty.status_reason

@@ -199,9 +199,10 @@ def _fail(bot: Bot, reason: str) -> None:
 
 
 def _next_due(bot: Bot, client, retry: bool = False) -> datetime | None:
-    """Wall-clock time when the candle after the last processed one will have closed."""
+    """Wall-clock time when the candle after the last processed one will have closed; after a temporary
+    error, when the candle now in progress will have closed (so a failing exchange is asked once a candle)."""
     tf = timedelta(seconds=_tf_seconds(bot.timeframe))
-    if bot.last_candle_at is None:
+    if bot.last_candle_at is None or retry:
         if client is None:
             return timezone.now() + tf
         return scheduler.wall_time_of(bot, last_closed_candle(client.now(), bot.timeframe) + 2 * tf)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from bots import tick
+from bots import scheduler, tick
 from bots.models import Bot, BotEvent, Order, PnLSnapshot, Position
 from bots.tests.factories import make_account, make_bot, make_user
 from exchanges.models import ExchangeAccount
@@ -130,6 +130,8 @@ def test_a_temporary_exchange_error_retries_next_tick_without_a_duplicate(fake):
     assert result.outcome == "retry"
     bot.refresh_from_db()
     assert bot.status == "running" and bot.last_candle_at is None
+    assert bot.next_tick_at > timezone.now(), "retried at the next candle, not at once"
+    assert scheduler.claim(bot.pk) is None, "the dispatcher leaves it alone until then"
     assert BotEvent.objects.filter(bot=bot, kind="error", data__temporary=True).exists()
     fake.faults.clear()
     Bot.objects.filter(pk=bot.pk).update(next_tick_at=None)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from bots import ledger, risk, scheduler
@@ -133,6 +133,11 @@ def tick_bot(bot_id: int, lease: datetime | None = None) -> TickResult:
         result.outcome = "retry"
         _event(bot, BotEvent.Kind.ERROR, f"Temporary exchange error, trying again next candle: {exc}",
                {"error": str(exc), "temporary": True})
+        next_due = _next_due(bot, client, retry=True)
+    except (OperationalError, InterfaceError):
+        # The database itself (locked, restarting): nothing about the bot is wrong; try the next candle.
+        log.exception("tick of bot %s: database error, retrying next candle", bot_id)
+        result.outcome = "retry"
         next_due = _next_due(bot, client, retry=True)
     except (PermanentTickError, OrderRefused, AuthenticationFailed, ExchangeError) as exc:
         result.outcome = "error"

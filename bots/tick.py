@@ -588,7 +588,7 @@ def sync_protective_exit(bot: Bot, client) -> None:
 
 def reconcile_with_exchange(bot: Bot, client) -> None:
     """After a start or resume: orders of this bot open on the exchange but not in the ledger are
-    imported, and a simulated wallet's position is compared with the ledger (the exchange is the truth)."""
+    imported, and the position is compared with the exchange's balance (the exchange is the truth)."""
     prefix = ledger.client_order_prefix(bot.pk)
     known = set(Order.objects.filter(bot=bot).values_list("client_order_id", flat=True))
     imported = 0
@@ -601,18 +601,20 @@ def reconcile_with_exchange(bot: Bot, client) -> None:
             ledger.apply_result(order, answer)
             imported += 1
     details = {"imported_orders": imported}
-    if bot.mode != Bot.Mode.LIVE:
-        base = bot.symbol.split("/")[0]
-        balance = client.fetch_balance().get(base)
-        held = balance.total if balance else Decimal("0")
-        position = ledger.open_position(bot)
-        booked = position.quantity if position else Decimal("0")
-        details.update({"exchange_quantity": held, "ledger_quantity": booked})
-        if abs(held - booked) > ledger.DUST:
-            _event(bot, BotEvent.Kind.RECONCILE,
-                   f"The exchange holds {held.normalize()} {base}, the ledger {booked.normalize()}: "
-                   "the ledger follows the exchange.", details)
-            _correct_position(bot, position, held)
+    base = bot.symbol.split("/")[0]
+    balance = client.fetch_balance().get(base)
+    held = balance.total if balance else Decimal("0")
+    position = ledger.open_position(bot)
+    booked = position.quantity if position else Decimal("0")
+    details.update({"exchange_quantity": held, "ledger_quantity": booked})
+    # A simulated wallet is the bot's alone: the ledger follows it both ways. A live account may hold more
+    # than this bot bought (other bots, the user's own coins), so only a shortfall is corrected there.
+    follows = abs(held - booked) > ledger.DUST if bot.mode != Bot.Mode.LIVE else booked - held > ledger.DUST
+    if follows:
+        _event(bot, BotEvent.Kind.RECONCILE,
+               f"The exchange holds {held.normalize()} {base}, the ledger {booked.normalize()}: "
+               "the ledger follows the exchange.", details)
+        _correct_position(bot, position, held)
     Bot.objects.filter(pk=bot.pk).update(needs_reconcile=False)
     bot.needs_reconcile = False
     _event(bot, BotEvent.Kind.RECONCILE, f"Reconciled with the exchange ({imported} orders imported).", details)

@@ -53,10 +53,16 @@ def places_for(value) -> int:
     return 8
 
 
+# Quote currencies worth about a dollar or more per unit: cents are enough. Others (BTC, ETH) get 8 places.
+CENT_CURRENCIES = {"USD", "USDT", "USDC", "BUSD", "FDUSD", "TUSD", "DAI", "EUR", "GBP", "CHF", "AUD", "CAD", "TRY",
+                   "BRL", "JPY", "KRW", "USDP", "PYUSD", "EURC"}
+
+
 @register.filter
 def money(value, currency: str = "") -> str:
-    """1234.5, "USDT" -> "1,234.50 USDT"; None -> "—"."""
-    text = format_amount(value, 2)
+    """1234.5, "USDT" -> "1,234.50 USDT"; 0.5, "BTC" -> "0.50000000 BTC"; None -> "—"."""
+    places = 2 if not currency or currency.upper() in CENT_CURRENCIES else 8
+    text = format_amount(value, places)
     return f"{text} {currency}".strip() if text != "—" else text
 
 

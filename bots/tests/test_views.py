@@ -69,7 +69,7 @@ def test_dashboard_shows_each_bot_with_status_position_and_pnl_in_its_currency()
     assert "+150.50 USDT" in html  # today: 10250.50 - 10100
     assert "10,250.50 USDT" in html
     assert "0.50000000 BTC" in html  # the open position (and the recent trade)
-    assert "1.00 BTC" in html  # the ETH/BTC bot's equity is in BTC
+    assert "1.00000000 BTC" in html  # the ETH/BTC bot's equity is in BTC, to the satoshi
     assert "20,000.00 USDT" in html  # the recent trade's price
     assert 'ws-connect="/ws/live/"' in html
     assert "Worker" in html

@@ -51,4 +51,13 @@
     }
   });
   window.addEventListener("beforeunload", function () { closedOnPurpose = true; });
+  // A bot created after the dashboard was rendered has no row to replace yet: its first update adds it.
+  document.addEventListener("htmx:oobErrorNoTarget", function (evt) {
+    var row = evt.detail.content;
+    var list = document.getElementById("dash-bots");
+    if (row && list && row.id && row.id.indexOf("dash-bot-") === 0) {
+      list.appendChild(row);
+      htmx.process(row);
+    }
+  });
 })();

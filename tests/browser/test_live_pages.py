@@ -86,6 +86,11 @@ def test_dashboard_updates_live_and_fits_a_phone(web_server, chromium):
             timeout=2000,
         )
         assert "19,900.00 USDT" in page.inner_text("#dash-trades")
+        # A bot created after the page was rendered shows up with its first update.
+        newcomer = make_bot(alice, name="newcomer", symbol="ETH/BTC", starting_balance=Decimal("1"))
+        tick(newcomer, "1.5", "0.075", datetime(2026, 11, 20, 12, 10, tzinfo=UTC))
+        page.wait_for_selector(f"#dash-bots #dash-bot-{newcomer.pk}", timeout=2000)
+        assert "+0.50000000 BTC" in page.inner_text(f"#dash-bot-{newcomer.pk} [data-field=total-pnl]")
         # Nothing sticks out sideways on a phone (tables scroll inside their own box).
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0

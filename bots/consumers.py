@@ -39,7 +39,10 @@ def owned_bot_exists(user, bot_id: int) -> bool:
 
 @database_sync_to_async
 def catch_up(group: str, after: int) -> list[str]:
-    return [live.wrap(m.pk, m.html) for m in live.messages_after(group, after)]
+    """What a page missed. A bot group's message carries the bot page's whole state, so its newest is all a
+    page needs; a user group has one message per bot, so it gets the newest 200."""
+    limit = 1 if group.startswith("bot-") else 200
+    return [live.wrap(m.pk, m.html) for m in live.messages_after(group, after, limit=limit)]
 
 
 class LiveConsumer(AsyncWebsocketConsumer):

@@ -75,9 +75,11 @@ async def test_own_bot_page_gets_updates_through_the_relay_and_catches_up():
     """The embedded default: a publish from 'another process' (a row in LiveMessage) reaches the socket."""
     alice = await sync_to_async(make_user)()
     bot = await sync_to_async(make_bot)(alice)
+    superseded = await sync_to_async(live.publish)(live.bot_group(bot.pk), "<p id='old'>older state</p>")
     before = await sync_to_async(live.publish)(live.bot_group(bot.pk), "<p id='old'>missed while away</p>")
-    communicator, connected, _ = await connect(f"/ws/live/?bot={bot.pk}&after={before.pk - 1}", alice)
+    communicator, connected, _ = await connect(f"/ws/live/?bot={bot.pk}&after={superseded.pk - 1}", alice)
     assert connected
+    # Each bot message is the page's whole state: only the newest is replayed.
     caught_up = await communicator.receive_from(timeout=3)
     assert live.message_id_of(caught_up) == before.pk
     assert "missed while away" in caught_up
@@ -121,3 +123,14 @@ async def test_relay_stops_when_the_last_socket_leaves():
     await asyncio.sleep(0)
     assert task.done()
     assert relay.task is None
+
+
+async def test_dashboard_catch_up_replays_every_missed_message_in_order():
+    alice = await sync_to_async(make_user)()
+    ids = [(await sync_to_async(live.publish)(live.user_group(alice.pk), f"<p>{n}</p>")).pk for n in range(3)]
+    communicator, connected, _ = await connect(f"/ws/live/?after={ids[0]}", alice)
+    assert connected
+    received = [live.message_id_of(await communicator.receive_from(timeout=3)) for _ in range(2)]
+    assert received == ids[1:]
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()

@@ -95,10 +95,12 @@ def test_dashboard_updates_live_and_fits_a_phone(web_server, chromium):
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0
         screenshot(page, "dashboard-phone")
-        page.goto(f"{web_server.url}/bots/{bot.pk}/")
-        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        assert overflow <= 0
-        screenshot(page, "bot-page-phone")
+        for path, name in ((f"/bots/{bot.pk}/", "bot-page-phone"), ("/bots/", "bot-list-phone"),
+                           ("/bots/new/", "create-bot-phone")):
+            page.goto(f"{web_server.url}{path}")
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, path
+            screenshot(page, name)
     finally:
         context.close()
 

@@ -159,3 +159,17 @@ def test_bot_list_lists_only_own_bots():
     make_bot(bob, name="theirs")
     html = logged_in(alice).get("/bots/").content.decode()
     assert "mine" in html and "theirs" not in html
+
+
+def test_controls_need_the_csrf_token_htmx_sends():
+    alice = make_user()
+    bot = make_bot(alice)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    assert client.post(f"/bots/{bot.pk}/start/", HTTP_HX_REQUEST="true").status_code == 403
+    assert Bot.objects.get(pk=bot.pk).status == Bot.Status.STOPPED
+    page = client.get(f"/bots/{bot.pk}/").content.decode()
+    token = page.split('"X-CSRFToken": "', 1)[1].split('"', 1)[0]  # base.html's hx-headers
+    response = client.post(f"/bots/{bot.pk}/start/", HTTP_HX_REQUEST="true", HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 200
+    assert Bot.objects.get(pk=bot.pk).status == Bot.Status.RUNNING

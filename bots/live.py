@@ -10,9 +10,13 @@ Design (works with and without Redis):
   process that tails `LiveMessage` by id every ~150 ms and `group_send`s the new rows to that process's
   in-memory layer. The browser never polls; the server tails its own database.
 - Every message carries the whole current state of what it shows (htmx out-of-band swaps that replace
-  elements with stable ids), prefixed by a cursor element with its row id. Duplicates (catch-up racing
-  the relay) and late arrivals are harmless: static/js/live.js drops a message whose id is not newer
-  than the last one applied, and remembers that id to ask for catch-up after a reconnect.
+  elements with stable ids, so the trade log is replaced with its newest rows rather than appended to),
+  prefixed by a cursor element with its row id. A duplicate (catch-up racing the relay) is harmless and
+  dropped by static/js/live.js, which also remembers the newest id and asks for what came after it when
+  the htmx ws extension reconnects. A page renders its group's newest id as its starting cursor, so
+  nothing published between the page render and the socket opening is lost.
+- Times: the worker knows no user's time zone; fragments carry <time datetime> in UTC and
+  static/js/timezone.js shows them in the browser's zone (pages render in it already, bots.timezone).
 Groups: `user-<id>` (the dashboard's fragments) and `bot-<id>` (the bot page's fragments).
 """
 

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import ProtectedError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
@@ -58,7 +59,16 @@ def account_delete(request, pk):
     account = _own_account(request, pk)
     if request.method == "POST":
         label = account.label
-        account.delete()
+        try:
+            account.delete()
+        except ProtectedError as exc:
+            users = sorted({str(obj) for obj in exc.protected_objects})
+            messages.error(
+                request,
+                f"“{label}” is still used by {len(users)} bot(s): {', '.join(users[:5])}"
+                f"{' …' if len(users) > 5 else ''}. Delete those first; nothing was deleted.",
+            )
+            return redirect("exchanges:detail", pk=account.pk)
         messages.success(request, f"Exchange account “{label}” deleted; its keys are gone from the database.")
         return redirect("exchanges:list")
     return render(request, "exchanges/account_confirm_delete.html", {"account": account})

@@ -64,7 +64,7 @@ class WebServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
-        self.log = ARTIFACTS / f"daphne-{self.port}.log"
+        self.log = ARTIFACTS / "daphne.log"
 
     def start(self) -> "WebServer":
         ARTIFACTS.mkdir(exist_ok=True)

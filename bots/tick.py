@@ -93,8 +93,15 @@ def client_for_bot(bot: Bot):
     options = {"wallet_key": bot.wallet_key, "starting_balance": bot.starting_balance, "fee": float(bot.fee),
                "quote_currency": bot.symbol.split("/")[-1], "timeframe": bot.timeframe}
     if bot.mode == Bot.Mode.REPLAY:
-        options["replay"] = ReplayClock(start=bot.replay_start, speed=bot.replay_speed,
-                                        wall_start=bot.replay_started_at, offset=bot.replay_offset)
+        clock = ReplayClock(start=bot.replay_start, speed=bot.replay_speed,
+                            wall_start=bot.replay_started_at, offset=bot.replay_offset)
+        if bot.last_candle_at is not None:
+            # One candle per tick, in order: the clock stops at the close of the next unprocessed candle,
+            # so a bot that fell behind (a gap between dispatcher rounds, a restart) replays every candle
+            # it missed, with the backtester's fills, instead of jumping to the newest one.
+            next_close = bot.last_candle_at + 2 * timedelta(seconds=_tf_seconds(bot.timeframe))
+            clock = ReplayClock.fixed(min(clock.now(), next_close))
+        options["replay"] = clock
     return client_for(account, mode=bot.mode, **options)
 
 

@@ -357,3 +357,28 @@ def test_on_start_a_live_position_the_account_no_longer_holds_is_corrected(fake)
     other = live_bot(fake, owner=make_user("bob"))
     tick.tick_bot(other.pk)
     assert not BotEvent.objects.filter(bot=other, message__contains="the ledger follows").exists()
+
+
+def test_a_replay_bot_that_fell_behind_replays_every_candle_it_missed_in_order():
+    """A gap between dispatcher rounds or a restart must not skip candles (and their signals): the bot
+    takes the next unprocessed candle on each tick and stays due until it has caught up."""
+    from django.conf import settings
+
+    from exchanges.candles import load_candles, read_candle_file, upsert_candles
+
+    upsert_candles("binance", "BTC/USDT", "5m",
+                   read_candle_file(settings.CANDLE_DATA_DIR / "binance_BTC-USDT_5m.csv", "5m").iloc[:500])
+    candles = load_candles("binance", "BTC/USDT", "5m")
+    start = candles.index[0].to_pydatetime()
+    bot = make_bot(make_user(), mode=Bot.Mode.REPLAY, status=Bot.Status.RUNNING, replay_start=start,
+                   replay_offset=candles.index[100] - start, replay_speed=300)
+    assert tick.tick_bot(bot.pk).candle_at == candles.index[99]
+    # The wall clock runs on: by now the replay clock is 40 candles further (at 300x, 40 s of wall time).
+    Bot.objects.filter(pk=bot.pk).update(replay_started_at=timezone.now() - timedelta(seconds=40))
+    for k in range(100, 137):  # the clock is at about candle 140: still behind up to here
+        result = tick.tick_bot(bot.pk)
+        assert result.candle_at == candles.index[k], (k, result)
+        bot.refresh_from_db()
+        assert bot.last_candle_at == candles.index[k]
+        assert bot.next_tick_at <= timezone.now(), "still behind: due again at once"
+    assert bot.id in [b for b, _ in scheduler.claim_due_bots()]

@@ -14,6 +14,11 @@ from django.utils import timezone
 
 from bots.models import Bot, BotEvent, Fill, Order, PnLSnapshot, Position
 
+
+def shown(value: Decimal) -> str:
+    """A ledger amount for a message: at most 8 decimals, no float noise, no exponent (the data keeps all)."""
+    return format(value.quantize(Decimal("1e-8")).normalize(), "f")
+
 ZERO = Decimal("0")
 # Quantities below this are dust left by rounding, not a position.
 DUST = Decimal("1e-12")
@@ -70,8 +75,8 @@ def apply_result(order: Order, result, *, source: str = "worker") -> list[Fill]:
             _book(order, fill)
             BotEvent.objects.create(
                 bot_id=order.bot_id, kind=BotEvent.Kind.FILL, source=source,
-                message=f"{order.side} {delta.normalize()} {order.symbol} at {fill.price.normalize()} "
-                        f"(fee {fee.normalize()}, {order.reason or 'order'})",
+                message=f"{order.side} {shown(delta)} {order.symbol} at {shown(fill.price)} "
+                        f"(fee {shown(fee)}, {order.reason or 'order'})",
                 data={"client_order_id": order.client_order_id, "amount": delta, "price": fill.price, "fee": fee,
                       "exchange_time": when},
             )
@@ -121,7 +126,7 @@ def _book(order: Order, fill: Fill) -> None:
         # Selling what the ledger does not hold: keep the fill, and let reconciliation say so.
         BotEvent.objects.create(
             bot_id=order.bot_id, kind=BotEvent.Kind.ERROR,
-            message=f"A sell of {fill.amount.normalize()} filled with no open position in the ledger.",
+            message=f"A sell of {shown(fill.amount)} filled with no open position in the ledger.",
             data={"client_order_id": order.client_order_id},
         )
         return

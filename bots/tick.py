@@ -427,7 +427,7 @@ def enter(bot: Bot, client, candle_at: datetime, review: risk.Decision, close: D
     order, created = ledger.record_intent(bot, side="buy", amount=amount, candle_at=candle_at, reason="signal")
     if not created and not _may_send(order):
         return
-    _event(bot, BotEvent.Kind.ORDER, f"BUY {amount.normalize()} {bot.symbol} (about {review.cash:.2f} "
+    _event(bot, BotEvent.Kind.ORDER, f"BUY {ledger.shown(amount)} {bot.symbol} (about {review.cash:.2f} "
            f"{bot.symbol.split('/')[-1]}, {review.numbers.get('fraction', 0):.2%} of equity)",
            {"client_order_id": order.client_order_id, "cash": review.cash, **review.numbers})
     send(bot, client, order, params=params)
@@ -525,7 +525,7 @@ def exit_position(bot: Bot, client, position: Position, candle_at: datetime, rea
     order, created = ledger.record_intent(bot, side="sell", amount=amount, candle_at=candle_at, reason=reason)
     if not created and not _may_send(order):
         return
-    _event(bot, BotEvent.Kind.ORDER, f"SELL {amount.normalize()} {bot.symbol} ({reason})",
+    _event(bot, BotEvent.Kind.ORDER, f"SELL {ledger.shown(amount)} {bot.symbol} ({reason})",
            {"client_order_id": order.client_order_id, "reason": reason})
     send(bot, client, order)
     result.orders.append(order.client_order_id)
@@ -560,7 +560,7 @@ def settle_unknown_orders(bot: Bot, client) -> None:
             continue
         ledger.apply_result(order, answer)
         _event(bot, BotEvent.Kind.RECONCILE, f"Order {order.client_order_id} found on the exchange: {answer.status}, "
-               f"filled {answer.filled.normalize()}.", {"client_order_id": order.client_order_id,
+               f"filled {ledger.shown(answer.filled)}.", {"client_order_id": order.client_order_id,
                                                          "status": answer.status, "filled": answer.filled})
         if order.side == "buy" and answer.filled > 0 and order.type != "bracket":
             protect(bot, client, Order.objects.get(pk=order.pk), order.candle_at)
@@ -619,7 +619,7 @@ def reconcile_with_exchange(bot: Bot, client) -> None:
     follows = abs(held - booked) > ledger.DUST if bot.mode != Bot.Mode.LIVE else booked - held > ledger.DUST
     if follows:
         _event(bot, BotEvent.Kind.RECONCILE,
-               f"The exchange holds {held.normalize()} {base}, the ledger {booked.normalize()}: "
+               f"The exchange holds {ledger.shown(held)} {base}, the ledger {ledger.shown(booked)}: "
                "the ledger follows the exchange.", details)
         _correct_position(bot, position, held)
     Bot.objects.filter(pk=bot.pk).update(needs_reconcile=False)

@@ -83,3 +83,12 @@ def test_loss_streak_counts_the_latest_losses_in_a_row():
     assert ledger.loss_streak(bot) == (3, CANDLE + timedelta(hours=3))
     assert ledger.loss_streak(make_bot(make_user("bob"))) == (0, None)
     assert Bot.objects.count() == 2
+
+
+def test_amounts_in_messages_have_no_float_noise():
+    from bots.ledger import shown
+
+    assert shown(D("16675.0000000000000088883")) == "16675"
+    assert shown(D("0.0599101048876161")) == "0.0599101"
+    assert shown(D("0.999000999000999")) == "0.999001"
+    assert shown(D("1E+2")) == "100"

@@ -110,6 +110,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Times in the user's time zone: the browser reports it in a `tz` cookie (static/js/timezone.js).
+    "bots.timezone.TimezoneMiddleware",
 ]
 
 ROOT_URLCONF = "tradingbot.urls"
@@ -256,8 +258,6 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"CCXT_URL_OVERRIDES must be a JSON object: {exc}") from exc
 
-# Times in the user's time zone: the browser reports it in a `tz` cookie (static/js/timezone.js).
-MIDDLEWARE.append("bots.timezone.TimezoneMiddleware")
 
 # The bot dispatcher ticks due bots in its own worker process (1, the default: no queue round trip, one
 # candle fetch per symbol shared by its bots), or enqueues one django-q2 task per tick (0: spreads live

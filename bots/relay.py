@@ -67,9 +67,10 @@ class Relay:
             self.gaps.pop(pk, None)
             if pk > self.cursor:
                 deadline = time.monotonic() + GAP_SECONDS
-                for missing in range(self.cursor + 1, pk):
-                    if missing - self.cursor < BATCH:  # a huge jump is a prune or a new database, not a gap
-                        self.gaps[missing] = deadline
+                # Ids skipped just below this one may still commit. After a long jump (rows pruned, or
+                # rolled back), only the nearest ones can be late, so look again for at most BATCH of them.
+                for missing in range(max(self.cursor + 1, pk - BATCH), pk):
+                    self.gaps[missing] = deadline
                 self.cursor = pk
             await layer.group_send(group, {"type": "live.update", "id": pk, "html": wrap(pk, html)})
         return len(rows)

@@ -109,6 +109,7 @@ def test_protective_exits_match_the_backtester(btc_candles, stop_loss, take_prof
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # 11,000 ticks: 2-5 minutes on SQLite, up to ~10 on a busy PostgreSQL
 @pytest.mark.skipif(not os.environ.get("FULL_PARITY"), reason="11,000 ticks (2-5 minutes): set FULL_PARITY=1")
 def test_the_whole_file_gives_the_reference_figures(btc_candles):
     """data/README.md: 35 entries, 34 closed by a SELL signal, +5.632 %."""

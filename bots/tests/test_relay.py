@@ -86,3 +86,26 @@ async def test_many_consumers_connecting_at_once_start_exactly_one_relay():
     for _ in range(20):
         await relay.release()
     assert first.done() and relay.task is None
+
+
+async def test_relay_tracks_late_ids_after_a_long_jump_of_the_sequence():
+    """Rows pruned or rolled back leave the id sequence far ahead of the relay's cursor: the ids just below
+    the first new one can still commit late and must be looked for again."""
+    relay = Relay()
+    relay.cursor = start = await database_sync_to_async(relay.newest_id)()
+    layer, channel = await subscribe("user-9")
+    burned = [await database_sync_to_async(live.publish)("user-9", "<p>x</p>") for _ in range(3)]
+    await database_sync_to_async(LiveMessage.objects.filter(pk__in=[m.pk for m in burned]).delete)()
+    # Advance the sequence well past BATCH ids without rows, as a prune of many messages does.
+    from bots.relay import BATCH
+
+    far = await database_sync_to_async(LiveMessage.objects.create)(pk=start + 3 * BATCH, group="user-9",
+                                                                   html="<p>far</p>")
+    if live.redis_enabled():
+        for _ in range(3):
+            await layer.receive(channel)
+    assert await relay.poll_once() == 1
+    assert relay.cursor == far.pk
+    assert far.pk - 1 in relay.gaps and far.pk - BATCH in relay.gaps and start + 1 not in relay.gaps
+    assert len(relay.gaps) == BATCH
+    await layer.group_discard("user-9", channel)

@@ -18,10 +18,6 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
 
-def user_group(user_id: int) -> str:
-    return live.user_group(user_id)
-
-
 def query_int(query: dict, name: str) -> int | None:
     values = query.get(name)
     if not values:

@@ -109,9 +109,9 @@ class AssistantPreference(models.Model):
     def __str__(self) -> str:
         return f"{self.owner_id}: {self.default_quote}"
 
-    def clean(self):
-        self.default_quote = (self.default_quote or "").strip().upper()
-        super().clean()
+    def clean_fields(self, exclude=None):
+        self.default_quote = (self.default_quote or "").strip().upper()  # " thb " is THB
+        super().clean_fields(exclude=exclude)
 
     @classmethod
     def for_owner(cls, user) -> "AssistantPreference":

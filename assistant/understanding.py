@@ -29,9 +29,7 @@ from assistant.llm import LLMEngine
 from assistant.models import AssistantPreference, AssistantRequest
 from assistant.parse import ParsedCommand
 from assistant.redaction import redact
-from assistant.resolution import (
-    HELP, NEEDS_INPUT, NOT_POSSIBLE, UNKNOWN, Resolution, help_text, question_for, resolve,
-)
+from assistant.resolution import HELP, NEEDS_INPUT, NOT_POSSIBLE, UNKNOWN, Resolution, help_text, question_for, resolve
 
 Status = AssistantRequest.Status
 

@@ -135,6 +135,8 @@ LATIN = {
     "buy": Entry(CUE, "buy"), "buying": Entry(CUE, "buy"), "purchase": Entry(CUE, "buy"),
     "acquire": Entry(CUE, "buy"), "long": Entry(CUE, "buy"), "go long": Entry(CUE, "buy"),
     "get me": Entry(CUE, "getme"), "grab": Entry(CUE, "getme"), "pick up": Entry(CUE, "getme"),
+    # "I want 500 USDT of ADA": a wish for a coin, read as a buy only when nothing else is asked.
+    "want": Entry(CUE, "getme"), "wanna": Entry(CUE, "getme"), "need": Entry(CUE, "getme"),
     "sell": Entry(CUE, "sell"), "selling": Entry(CUE, "sell"), "dump": Entry(CUE, "sell"),
     "liquidate": Entry(CUE, "sell"), "cash out": Entry(CUE, "sell"), "offload": Entry(CUE, "sell"),
     "price": Entry(CUE, "price"), "prices": Entry(CUE, "price"), "how much is": Entry(CUE, "price"),
@@ -237,11 +239,11 @@ LATIN = {
     "ok": Entry(GREET), "okay": Entry(GREET),
 }
 FILLERS = (
-    "please", "pls", "plz", "me", "i", "id", "im", "want", "wanna", "would", "like", "the", "a", "an", "some",
+    "please", "pls", "plz", "me", "i", "id", "im", "would", "like", "the", "a", "an", "some",
     "can", "you", "could", "now", "right now", "immediately", "asap", "just", "and", "then", "also", "is",
     "are", "it", "its", "show", "display", "give", "check", "current", "currently", "today", "how", "much",
     "many", "do", "does", "go", "goes", "let", "know", "up", "latest", "quick", "quickly", "there", "here",
-    "kindly", "need", "needs", "get", "gets", "put", "place", "make", "set", "set up", "create", "new",
+    "kindly", "needs", "get", "gets", "put", "place", "make", "set", "set up", "create", "new",
     "open", "my own", "currently", "worth", "each", "per", "right", "away", "right away",
     "at once", "again", "sure", "for me", "be", "will", "shall", "should", "price is", "hows", "how is",
     "how are", "look", "looking", "see", "view", "total", "spot", "order for", "amount", "amount of", "only",

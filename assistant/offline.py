@@ -50,7 +50,7 @@ _SYMBOLS = {"$": lx.Entry(lx.CUR, "USD"), "€": lx.Entry(lx.CUR, "EUR"), "%": l
             "?": lx.Entry(lx.QMARK)}
 _PAIR_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "DAI", "USD", "BTC", "ETH", "BNB", "EUR", "THB", "TRY",
                 "JPY")
-ACTION_CUES = frozenset({"buy", "sell", "start", "stop", "close", "closepos", "cancel", "alert"})
+ACTION_CUES = frozenset({"buy", "sell", "getme", "start", "stop", "close", "closepos", "cancel", "alert"})
 
 
 class Token:
@@ -614,8 +614,8 @@ def _intent(tokens: list[Token], amounts: list[Amount]) -> tuple[str, float, int
         return "portfolio", 0.8, None, None
     if bot_cues and coin:  # "how is BTC doing"
         return "price", 0.7, None, None
-    if coin and not kinds & {UNK, lx.WH, lx.GREET, QUOTED, NUM}:
-        return "price", 0.7, None, None  # a coin or a pair on its own: its price
+    if coin and not kinds & {UNK, lx.WH, lx.GREET, QUOTED, NUM, lx.TELL}:
+        return "price", 0.7, None, None  # a coin or a pair on its own: its price ("tell me about" is not)
     end = _prev(tokens, len(tokens), skip=(lx.FILLER, lx.QMARK))
     if coin and end is not None and tokens[end].kind == lx.PMARK:  # "what's BTC at (right now)?"
         return "price", 0.7, None, None

@@ -34,8 +34,8 @@ def sell(text, symbol, amount=None, unit=None, *tags, **fields):
     return case(text, "sell", *tags, symbol=symbol, amount=amount, unit=unit, **fields)
 
 
-EN, TH, MIX, TYPO, ZH, JA, CHAT, INJECT, FRESH = (
-    "en", "th", "mixed", "typo", "zh", "ja", "chit-chat", "injection", "fresh")
+EN, TH, MIX, TYPO, ZH, JA, CHAT, INJECT, FRESH, HELD_OUT = (
+    "en", "th", "mixed", "typo", "zh", "ja", "chit-chat", "injection", "fresh", "held-out")
 
 CORPUS = [
     # --- buy, English ---
@@ -360,6 +360,74 @@ FRESH_CASES = [
     case("can you sing", "unknown"),
 ]
 CORPUS += [c._replace(tags=c.tags + (FRESH,)) for c in FRESH_CASES]
+
+# A second set written the same way, later (after the LLM engine and the resolution were done), and run once
+# before any change: 56 of these 58 were right then (96.6 %). The two misses ("I want 500 USDT of ADA",
+# "tell me about ethereum") were then fixed and are kept here.
+HELD_OUT_CASES = [
+    buy("can u buy me 0.01 btc pls", "BTC/USDT", 0.01, "base"),
+    buy("buy 150 usdt btc", "BTC/USDT", 150, "quote"),
+    buy("buy 3 sol now", "SOL/USDT", 3, "base"),
+    buy("buy 0.1 eth limit at 3000", "ETH/USDT", 0.1, "base", price=3000),
+    buy("I want 500 USDT of ADA", "ADA/USDT", 500, "quote"),
+    buy("buy avax 20 usdt", "AVAX/USDT", 20, "quote"),
+    buy("Buy 2 ETH at 3,050.50", "ETH/USDT", 2, "base", price=3050.5),
+    buy("buy 1000 dollars worth of btc", "BTC/USDT", 1000, "quote"),
+    buy("buy xrp with 25% of my usdt", "XRP/USDT", 25, "percent"),
+    buy("buy litecoin 2", "LTC/USDT", 2, "base"),
+    buy("buy 0.5 bnb on binance paper", "BNB/USDT", 0.5, "base", account="binance paper"),
+    sell("sell 0.002 btc", "BTC/USDT", 0.002, "base"),
+    sell("sell 10 sol at 200", "SOL/USDT", 10, "base", price=200),
+    sell("sell 75% of my doge", "DOGE/USDT", 75, "percent"),
+    sell("sell all eth", "ETH/USDT", 100, "percent"),
+    sell("sell all my bitcoin at market", "BTC/USDT", 100, "percent"),
+    sell("sell 200 usdt of eth", "ETH/USDT", 200, "quote"),
+    sell("Sell half of my SOL position", "SOL/USDT", 50, "percent"),
+    case("btc price?", "price", symbol="BTC/USDT"),
+    case("price eth", "price", symbol="ETH/USDT"),
+    case("what is the current price of solana", "price", symbol="SOL/USDT"),
+    case("tell me the price of xrp", "price", symbol="XRP/USDT"),
+    case("how much is bitcoin worth right now", "price", symbol="BTC/USDT"),
+    case("BNB/BTC price", "price", symbol="BNB/BTC"),
+    case("show portfolio", "portfolio"),
+    case("what are my balances", "portfolio"),
+    case("how much btc do i own", "portfolio", symbol="BTC/USDT"),
+    case("show my orders", "portfolio"),
+    case("alert me if eth drops under 3000", "alert", symbol="ETH/USDT", price=3000, direction="below"),
+    case("notify me when sol reaches 250", "alert", symbol="SOL/USDT", price=250),
+    case("alert when bitcoin is above 75,000", "alert", symbol="BTC/USDT", price=75000, direction="above"),
+    case("create an alert: doge above 0.25", "alert", symbol="DOGE/USDT", price=0.25, direction="above"),
+    case("cancel all my orders", "cancel_order"),
+    case("cancel my sol orders", "cancel_order", symbol="SOL/USDT"),
+    case("start alpha bot", "bot_start", bot="alpha"),
+    case("stop everything", "bot_stop"),
+    case("pause bot beta", "bot_stop", bot="beta"),
+    case("show bot status", "bot_status"),
+    case("close btc", "close_position", symbol="BTC/USDT"),
+    case("exit all positions", "close_position"),
+    case("what commands do you understand", "help"),
+    buy("ซื้อ SOL 5 เหรียญ", "SOL/USDT", 5, "base"),
+    buy("ซื้อ BTC 0.005 ราคา 65000", "BTC/USDT", 0.005, "base", price=65000),
+    buy("ซื้ออีเธอเรียม 1000 บาท", "ETH/THB", 1000, "quote"),
+    sell("ขาย BTC ครึ่ง", "BTC/USDT", 50, "percent"),
+    sell("ขายโดชคอยน์ 500 เหรียญ", "DOGE/USDT", 500, "base"),
+    case("ราคา SOL ตอนนี้", "price", symbol="SOL/USDT"),
+    case("ดูพอร์ตหน่อย", "portfolio"),
+    case("เตือนเมื่อบิตคอยน์ต่ำกว่า 60000", "alert", symbol="BTC/USDT", price=60000, direction="below"),
+    case("ยกเลิกออเดอร์ ETH ทั้งหมด", "cancel_order", symbol="ETH/USDT"),
+    case("หยุดบอท beta", "bot_stop", bot="beta"),
+    case("ปิดสถานะทั้งหมด", "close_position"),
+    case("how's it going", "unknown"),
+    case("what's up", "unknown"),
+    case("i need a vacation", "unknown"),
+    case("เหนื่อยจัง", "unknown"),
+    case("tell me about ethereum", "unknown"),
+    case("do you like crypto", "unknown"),
+]
+CORPUS += [c._replace(tags=c.tags + (HELD_OUT,)) for c in HELD_OUT_CASES]
+
+# Negations of wishes, found while fixing the held-out misses.
+CORPUS += [case("I don't want btc", "unknown", CHAT), case("i do not need bitcoin", "unknown", CHAT)]
 
 
 def parse_fields(parsed) -> dict:

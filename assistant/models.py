@@ -35,6 +35,7 @@ class AssistantRequest(models.Model):
     class Status(models.TextChoices):
         UNDERSTOOD = "understood", _("Understood")
         NEEDS_INPUT = "needs_input", _("Asked for more")
+        NOT_POSSIBLE = "not_possible", _("Names something the user does not have")
         UNKNOWN = "unknown", _("Not understood")
         RATE_LIMITED = "rate_limited", _("Too many requests")
         REFUSED = "refused", _("Refused (bad input)")

@@ -1,7 +1,7 @@
 """Understanding one command: the function every door calls (command box, manage.py, Telegram, API).
 
     result = understand("sell half my ETH", user=request.user, door="web")
-    result.status        understood | needs_input | unknown | rate_limited | refused
+    result.status        understood | needs_input | not_possible | unknown | rate_limited | refused
     result.parsed        the ParsedCommand (None when refused or rate limited)
     result.resolution    matched to the user's accounts and bots (assistant.resolution), when a user is given
     result.message       what to say back: the question, the refusal, or "" when ready
@@ -58,6 +58,8 @@ def _status(parsed: ParsedCommand, resolution: Resolution | None) -> str:
             return Status.NEEDS_INPUT
         if resolution.status == UNKNOWN:
             return Status.UNKNOWN
+        if resolution.status == NOT_POSSIBLE:
+            return Status.NOT_POSSIBLE
         return Status.UNDERSTOOD
     return Status.NEEDS_INPUT if parsed.missing() else Status.UNDERSTOOD
 

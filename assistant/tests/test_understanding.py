@@ -37,6 +37,12 @@ def test_a_question_is_audited_as_needs_input(alice):
     assert result.request.question == result.message and result.request.parse["resolution"]["asks"] == "amount"
 
 
+def test_something_the_user_does_not_have_is_not_possible(alice):
+    result = understand("close my btc position", user=alice)
+    assert result.status == Status.NOT_POSSIBLE and "no open position in BTC" in result.message
+    assert result.request.status == Status.NOT_POSSIBLE
+
+
 def test_nothing_is_executed_by_understanding(alice):
     bot = make_bot(alice, name="alpha")
     for text in ("buy 100 usdt of btc", "sell all my btc", "start bot alpha", "cancel all orders",

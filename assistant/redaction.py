@@ -7,7 +7,8 @@ LLM prompt. Long runs of letters, digits and key punctuation that mix letters an
 
 import re
 
-_KEYLIKE = re.compile(r"(?<![A-Za-z0-9_\-+/=])[A-Za-z0-9_\-+/=]{20,}(?![A-Za-z0-9_\-+/=])")
+# Exchange keys are 32-64 characters; 24 leaves room for long bot names such as "btc_scalper_v2_2024".
+_KEYLIKE = re.compile(r"(?<![A-Za-z0-9_\-+/=])[A-Za-z0-9_\-+/=]{24,}(?![A-Za-z0-9_\-+/=])")
 MASK = "[hidden]"
 
 

@@ -68,10 +68,10 @@ def _parse(text: str, user, engine: str | None, default_quote: str, allow_llm: b
     offline = OfflineEngine()
     llm = LLMEngine.from_settings() if engine != "offline" and allow_llm else None
     if llm is not None:
-        if not quota.take_llm_call(user):
-            result.notes.append(str(EngineFailed("user_limit").note))
-        elif not quota.within_token_budget(user):
+        if not quota.within_token_budget(user):
             result.notes.append(str(EngineFailed("token_budget").note))
+        elif not quota.take_llm_call(user):  # counted only when a call would be made
+            result.notes.append(str(EngineFailed("user_limit").note))
         else:
             result.llm_tried = True
             try:

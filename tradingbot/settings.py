@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "exchanges",
     "strategies",
     "bots",
+    "assistant",
 ]
 
 MIDDLEWARE = [
@@ -263,3 +264,33 @@ except ValueError as exc:
 # candle fetch per symbol shared by its bots), or enqueues one django-q2 task per tick (0: spreads live
 # bots over every worker, so one slow exchange holds up only its own bots).
 BOTS_TICK_INLINE = env_bool("BOTS_TICK_INLINE", True)
+
+
+# The trading assistant (assistant/): natural-language commands, understood offline or by any
+# OpenAI-compatible LLM. The LLM is off until OPENAI_MODEL and OPENAI_API_KEY or OPENAI_BASE_URL are set.
+def _assistant_number(name: str, default: str, cast=int):
+    raw = os.environ.get(name, "").strip() or default
+    try:
+        value = cast(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}")
+    if value < 0:
+        raise ImproperlyConfigured(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
+OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "")  # e.g. http://127.0.0.1:11434/v1 for Ollama
+OPENAI_MODEL = os.environ.get("OPENAI_MODEL", "")
+ASSISTANT_LLM_TIMEOUT_SECONDS = _assistant_number("ASSISTANT_LLM_TIMEOUT_SECONDS", "8", float)
+# How the LLM is asked to answer: "tool" (a function call) or "json_schema" (structured output).
+ASSISTANT_LLM_ANSWER = os.environ.get("ASSISTANT_LLM_ANSWER", "tool")
+if ASSISTANT_LLM_ANSWER not in ("tool", "json_schema"):
+    raise ImproperlyConfigured(f"ASSISTANT_LLM_ANSWER must be tool or json_schema, got {ASSISTANT_LLM_ANSWER!r}")
+ASSISTANT_REQUESTS_PER_MINUTE = _assistant_number("ASSISTANT_REQUESTS_PER_MINUTE", "30")  # per user; 0: no limit
+ASSISTANT_LLM_CALLS_PER_MINUTE = _assistant_number("ASSISTANT_LLM_CALLS_PER_MINUTE", "10")  # per user; 0: none
+ASSISTANT_LLM_DAILY_TOKENS_PER_USER = _assistant_number("ASSISTANT_LLM_DAILY_TOKENS_PER_USER", "50000")  # 0: none
+ASSISTANT_LLM_DAILY_TOKENS_TOTAL = _assistant_number("ASSISTANT_LLM_DAILY_TOKENS_TOTAL", "0")  # 0: no site cap
+ASSISTANT_MAX_TEXT_LENGTH = _assistant_number("ASSISTANT_MAX_TEXT_LENGTH", "500")
+ASSISTANT_DEFAULT_QUOTE = os.environ.get("ASSISTANT_DEFAULT_QUOTE", "USDT").strip().upper() or "USDT"
+ASSISTANT_MARKETS_CACHE_SECONDS = _assistant_number("ASSISTANT_MARKETS_CACHE_SECONDS", "3600")

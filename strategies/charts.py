@@ -142,33 +142,32 @@ def equity_from_trades(time: np.ndarray, close: np.ndarray, trades: list[dict], 
     return equity
 
 
-def trade_markers(trades: list[dict], bar_time: np.ndarray, start: int, end: int) -> list[dict]:
-    """One marker per bar and side: entries (▲) and exits (▼) whose candle opens in [start, end), placed
-    on the bar whose bucket holds that candle, with how many there are, the first price and exit reasons."""
+def trade_markers(trades: list[dict], bar_time: np.ndarray, start: int, end: int) -> list[list]:
+    """One marker per bar and side, [bar time, "entry"|"exit", how many, first price, exit reasons], for the
+    entries (▲) and exits (▼) whose candle opens in [start, end), on the bar whose bucket holds that candle.
+    Exit reasons read "signal ×3, stop_loss"; an entry's are ""."""
     if not trades or len(bar_time) == 0:
         return []
     out = []
     for kind, time_key, price_key in (("entry", "entry_time", "entry_price"), ("exit", "exit_time", "exit_price")):
         times = iso_seconds([t[time_key] for t in trades])
         picked = np.flatnonzero((times >= start) & (times < end))
-        if len(picked) == 0:
-            continue
         where = np.searchsorted(bar_time, times[picked], side="right") - 1
         keep = where >= 0
-        picked, where = picked[keep], where[keep]
-        groups: dict[int, dict] = {}
-        for trade_index, bar in zip(picked.tolist(), where.tolist(), strict=True):
+        groups: dict[int, list] = {}
+        for trade_index, bar in zip(picked[keep].tolist(), where[keep].tolist(), strict=True):
             trade = trades[trade_index]
-            marker = groups.get(bar)
-            if marker is None:
-                marker = groups[bar] = {"time": int(bar_time[bar]), "kind": kind, "count": 0,
-                                        "price": trade[price_key], "reasons": {}}
-            marker["count"] += 1
+            group = groups.get(bar)
+            if group is None:
+                group = groups[bar] = [int(bar_time[bar]), kind, 0, trade[price_key], {}]
+            group[2] += 1
             if kind == "exit":
                 reason = trade.get("exit_reason", "")
-                marker["reasons"][reason] = marker["reasons"].get(reason, 0) + 1
-        out.extend(groups.values())
-    out.sort(key=lambda m: (m["time"], m["kind"] != "entry"))
+                group[4][reason] = group[4].get(reason, 0) + 1
+        for group in groups.values():
+            group[4] = ", ".join(r if n == 1 else f"{r} ×{n}" for r, n in group[4].items())
+            out.append(group)
+    out.sort(key=lambda m: (m[0], m[1] != "entry"))
     return out
 
 
@@ -180,7 +179,7 @@ def _rounded(values: np.ndarray, digits: int = 10) -> list[float]:
 def payload(bars: Bars, markers: list[dict], *, size: int, timeframe_seconds: int, start: int, end: int,
             total: int, note: str = "") -> dict:
     """What the chart endpoint answers: bars as [time, open, high, low, close, volume], equity as
-    [time, value], markers, and the "showing N of M candles" caption."""
+    [time, value], markers as trade_markers makes them, and the "showing N of M candles" caption."""
     in_range = int(bars.count.sum()) if len(bars) else 0
     return {
         "bars": [list(row) for row in zip(bars.time.tolist(), bars.open.tolist(), bars.high.tolist(),
@@ -221,8 +220,8 @@ def window_bounds(first: int, last: int, start, end, align: int | None, bucket_s
     for step in (align, bucket_seconds):
         if step:
             lo = lo // step * step
-            hi = (hi // step + 1) * step
-    return lo, hi
+            hi = -(-(hi + 1) // step) * step - 1  # still inclusive: the last second of its bucket
+    return lo, hi + 1
 
 
 def epoch_seconds(value: datetime) -> int:

@@ -150,9 +150,8 @@
     var base = this.overview ? this.overview[key] : [];
     var fine = this.fine;
     if (!fine) return base.slice();
-    var time = key === "markers" ? function (m) { return m.time; } : function (row) { return row[0]; };
-    var before = base.filter(function (row) { return time(row) < fine.from; });
-    var after = base.filter(function (row) { return time(row) >= fine.to; });
+    var before = base.filter(function (row) { return row[0] < fine.from; });
+    var after = base.filter(function (row) { return row[0] >= fine.to; });
     return before.concat(fine[key], after);
   };
 
@@ -179,12 +178,13 @@
 
   PriceChart.prototype.setMarkers = function (markers) {
     var index = {};
+    // A marker is [bar time, "entry"|"exit", how many, first price, exit reasons].
     this.markers.setMarkers(markers.map(function (m) {
-      (index[m.time] = index[m.time] || []).push(m);
-      var entry = m.kind === "entry" || m.kind === "buy";
+      (index[m[0]] = index[m[0]] || []).push(m);
+      var entry = m[1] === "entry";
       return {
-        time: m.time, position: entry ? "belowBar" : "aboveBar", shape: entry ? "arrowUp" : "arrowDown",
-        color: entry ? ACCENT : EXIT, text: m.count > 1 ? String(m.count) : "", id: m.kind + m.time,
+        time: m[0], position: entry ? "belowBar" : "aboveBar", shape: entry ? "arrowUp" : "arrowDown",
+        color: entry ? ACCENT : EXIT, text: m[2] > 1 ? String(m[2]) : "", id: m[1] + m[0],
       };
     }));
     this.markerIndex = index;
@@ -218,10 +218,9 @@
     var here = this.markerIndex[time] || [];
     var labels = this.labels;
     here.forEach(function (m) {
-      var entry = m.kind === "entry" || m.kind === "buy";
-      var word = entry ? labels.entry : labels.exit;
-      parts.push((entry ? "▲ " : "▼ ") + (m.count > 1 ? m.count + " × " : "") + word + " " + number(m.price) +
-        (m.reasons && Object.keys(m.reasons).length ? " (" + Object.keys(m.reasons).join(", ") + ")" : ""));
+      var entry = m[1] === "entry";
+      parts.push((entry ? "▲ " : "▼ ") + (m[2] > 1 ? m[2] + " × " : "") + (entry ? labels.entry : labels.exit) +
+        " " + number(m[3]) + (m[4] ? " (" + m[4] + ")" : ""));
     });
     box.textContent = parts.join(" · ");
   };
@@ -280,7 +279,7 @@
     var lastFill = this.overview.last_fill || 0;
     var bars = (tail.bars || []).filter(function (b) { return b[0] > lastCandle; });
     var equity = (tail.equity || []).filter(function (p) { return p[0] >= lastEquity; });
-    var fills = (tail.fills || []).filter(function (f) { return f.id > lastFill; });
+    var fills = (tail.fills || []).filter(function (f) { return f[0] > lastFill; });
     var missed = (bars.length && lastCandle && bars[0][0] > lastCandle + tf) ||
       (equity.length && lastEquity && equity[0][0] > lastEquity + tf && (tail.equity || []).length >= 20);
     if (missed) { this.load(); return; }  // messages were missed: ask for the whole picture again
@@ -295,7 +294,7 @@
     var newest = function (list, key, fallback) { return list.length ? list[list.length - 1][key] : fallback; };
     this.overview.last_candle = newest(bars, 0, lastCandle);
     this.overview.last_equity = newest(equity, 0, lastEquity);
-    this.overview.last_fill = fills.length ? fills[fills.length - 1].id : lastFill;
+    this.overview.last_fill = fills.length ? fills[fills.length - 1][0] : lastFill;
     if (this.fine && this.fine.to <= this.overview.last_candle) this.fine = null;  // the window is now in the past
     var range = this.chart.timeScale().getVisibleRange();
     var following = !range || !this.lastBar || Number(range.to) >= this.lastBar[0] - 1;
@@ -322,16 +321,20 @@
     else if (!last || time > last[0]) list.push([time, p[1]]);
   }
 
+  // A fill from the live tail: [id, time, "entry"|"exit", price, reason].
   function foldMarker(markers, bars, seconds, f) {
-    var time = bucketOf(f.time, seconds);
-    for (var k = bars.length - 1; k >= 0; k--) { if (bars[k][0] <= f.time) { time = bars[k][0]; break; } }
+    var time = bucketOf(f[1], seconds);
+    for (var k = bars.length - 1; k >= 0; k--) { if (bars[k][0] <= f[1]) { time = bars[k][0]; break; } }
     for (var i = markers.length - 1; i >= 0; i--) {
-      if (markers[i].time === time && markers[i].kind === f.kind) { markers[i].count += 1; return; }
-      if (markers[i].time < time) break;
+      if (markers[i][0] === time && markers[i][1] === f[2]) {
+        markers[i][2] += 1;
+        if (f[4] && markers[i][4].indexOf(f[4]) === -1) markers[i][4] = markers[i][4] ? markers[i][4] + ", " + f[4] : f[4];
+        return;
+      }
+      if (markers[i][0] < time) break;
     }
-    markers.push({ time: time, kind: f.kind, count: 1, price: f.price, reasons: f.reason ? (function () {
-      var r = {}; r[f.reason] = 1; return r; })() : {} });
-    markers.sort(function (a, b) { return a.time - b.time; });
+    markers.push([time, f[2], 1, f[3], f[2] === "exit" ? (f[4] || "") : ""]);
+    markers.sort(function (a, b) { return a[0] - b[0]; });
   }
 
   function watchTail(chart, id) {

@@ -171,7 +171,7 @@ class TestBacktestPages:
         assert f'data-url="{chart_url}"' in page and "<svg" not in page
         assert page.count("<tr>") == 36  # header + 35 trades (one page)
         data = client.get(chart_url).json()
-        assert sum(m["count"] for m in data["markers"] if m["kind"] == "entry") == 35
+        assert sum(m[2] for m in data["markers"] if m[1] == "entry") == 35
         assert data["bucket"] == 8 and data["candles_in_range"] == 10999 and run.chart.bucket == 1
         assert "2023-01-03 00:10" in page
         listing = client.get(reverse("strategies:backtests")).content.decode()

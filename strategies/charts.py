@@ -224,6 +224,34 @@ def window_bounds(first: int, last: int, start, end, align: int | None, bucket_s
     return lo, hi + 1
 
 
+class ChartRequestError(ValueError):
+    """A chart endpoint's bad query parameter; the message says which and why."""
+
+
+def range_params(query) -> dict:
+    """from / to (epoch s), bars, align of a chart request (a QueryDict), checked: keyword arguments for
+    backtest_chart and bots.charts.bot_chart. Raises ChartRequestError."""
+    def whole(name, low=None, high=None, default=None):
+        raw = query.get(name, "")
+        if raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ChartRequestError(_("%(name)s must be a whole number, not %(value)r.") % {
+                "name": name, "value": raw[:40]}) from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ChartRequestError(_("%(name)s must be from %(low)s to %(high)s, not %(value)s.") % {
+                "name": name, "low": low, "high": high if high is not None else "…", "value": value})
+        return value
+
+    params = {"start": whole("from", 0), "end": whole("to", 0), "bars": whole("bars", 10, MAX_BARS, DEFAULT_BARS),
+              "align": whole("align", 1)}
+    if params["start"] is not None and params["end"] is not None and params["end"] < params["start"]:
+        raise ChartRequestError(_("to must not be before from."))
+    return params
+
+
 def epoch_seconds(value: datetime) -> int:
     return int(value.timestamp())
 

@@ -1,16 +1,15 @@
 """A finished backtest's data beyond its page: the chart endpoint the page's script asks on zoom, CSV
 exports of the trades and of the equity curve, and the comparison of several runs."""
 
-import csv
-
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
 from strategies import charts
+from strategies.csv_download import csv_response
 from strategies.models import Backtest
 
 COMPARE_MAX = 8
@@ -18,21 +17,7 @@ SERIES_COLOURS = ["#3fb6ff", "#f0b429", "#c678dd", "#26a269", "#e5534b", "#56d4d
 
 
 class BadRequest(ValueError):
-    pass
-
-
-def _int_param(request, name, *, low=None, high=None, default=None):
-    raw = request.GET.get(name, "")
-    if raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(_("%(name)s must be a whole number, not %(value)r.") % {"name": name, "value": raw[:40]})
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise BadRequest(_("%(name)s must be from %(low)s to %(high)s, not %(value)s.") % {
-            "name": name, "low": low, "high": high, "value": value})
-    return value
+    """A bad choice of runs to compare; the message says why."""
 
 
 def _finished(request, pk) -> Backtest:
@@ -50,34 +35,10 @@ def backtest_chart(request, pk):
     `align`: the page's overview bucket in seconds, so the answer replaces whole overview bars."""
     backtest = _finished(request, pk)
     try:
-        start = _int_param(request, "from", low=0)
-        end = _int_param(request, "to", low=0)
-        bars = _int_param(request, "bars", low=10, high=charts.MAX_BARS, default=charts.DEFAULT_BARS)
-        align = _int_param(request, "align", low=1)
-        if start is not None and end is not None and end < start:
-            raise BadRequest(_("to must not be before from."))
-    except BadRequest as exc:
+        params = charts.range_params(request.GET)
+    except charts.ChartRequestError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    return JsonResponse(charts.backtest_chart(backtest, start=start, end=end, bars=bars, align=align))
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def csv_response(filename: str, header: list[str], rows) -> StreamingHttpResponse:
-    """A CSV download streamed row by row (a million-candle equity curve never sits in memory as text)."""
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return JsonResponse(charts.backtest_chart(backtest, **params))
 
 
 def _slug(backtest: Backtest) -> str:

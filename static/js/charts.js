@@ -388,6 +388,9 @@
     if (following) this.chart.timeScale().fitContent();
     else this.chart.timeScale().setVisibleRange(range);
     this.el.setAttribute("data-points-shown", String(points.length));
+    this.el.setAttribute("data-ready", "1");
+    var holder = card(this.el);
+    if (holder && holder.id) holder.hidden = points.length === 0;
     this.el.classList.toggle("chart-empty", points.length < 2);
     this.legend({});
   };

@@ -69,7 +69,7 @@ def test_overview_bars_equal_the_stored_candles_of_their_bucket(client, alice, b
         assert [o, h, low, c] == [inside["open"].iloc[0], inside["high"].max(), inside["low"].min(),
                                   inside["close"].iloc[-1]]
         assert v == pytest.approx(inside["volume"].sum(), rel=1e-9)
-    assert "Showing" in data["caption"] and "10,999 candles" in data["caption"] and "32 candles per bar" in data["caption"]
+    assert "Showing" in data["caption"] and "10,999 candles, 32 candles per bar" in data["caption"]
     assert sum(m[2] for m in data["markers"] if m[1] == "entry") == len(run.trades)
     assert data["start_cash"] == 10_000.0
     assert data["equity"][-1][1] == pytest.approx(run.metrics["end_equity"], rel=1e-9)
@@ -259,7 +259,8 @@ def test_a_million_candle_backtest_page_is_small_and_its_chart_sends_a_few_thous
     assert response["Content-Encoding"] == "gzip"
     raw = gzip.decompress(response.content)
     data = json.loads(raw)
-    print(f"its chart data: {len(raw):,} bytes ({len(response.content):,} gzipped), {len(data['bars'])} bars, {len(data['markers'])} markers")
+    print(f"its chart data: {len(raw):,} bytes ({len(response.content):,} gzipped), "
+          f"{len(data['bars'])} bars, {len(data['markers'])} markers")
     assert len(data["bars"]) <= 2000 and data["bucket"] == 512
     assert "of 1,000,000 candles, 512 candles per bar" in data["caption"]
     assert data["candles_in_range"] == 1_000_000

@@ -243,7 +243,7 @@
     if (!range) return;
     var tf = this.overview.timeframe_seconds;
     var from = Number(range.from), to = Number(range.to);
-    var target = Math.max(100, Math.min(1000, Math.round(this.el.clientWidth / 2)));
+    var target = Math.max(200, Math.min(2000, Math.round(this.el.clientWidth)));  // about a bar per pixel
     var desired = pow2ceil(((to - from) / tf + 1) / target);
     var self = this;
     if (desired >= this.overview.bucket) {
@@ -301,6 +301,10 @@
     this.draw();
     if (following) this.chart.timeScale().scrollToRealTime();
     else if (range) this.chart.timeScale().setVisibleRange(range);
+    this.liveCandles = (this.liveCandles || 0) + bars.length;
+    var caption = part(this.el, "caption");
+    var label = this.el.getAttribute("data-label-live");
+    if (caption && label && this.liveCandles) caption.textContent = (this.fine || this.overview).caption + " " + label.replace("%s", this.liveCandles);
     this.el.setAttribute("data-live-updates", String((parseInt(this.el.getAttribute("data-live-updates"), 10) || 0) + 1));
   };
 

@@ -20,6 +20,7 @@ Design (works with and without Redis):
 Groups: `user-<id>` (the dashboard's fragments) and `bot-<id>` (the bot page's fragments).
 """
 
+import json
 import logging
 import re
 from datetime import timedelta
@@ -82,7 +83,6 @@ def publish(group: str, html: str) -> LiveMessage:
 TRADE_LOG_ROWS = 50
 EVENT_ROWS = 30
 CHART_POINTS = 300
-CHART_SNAPSHOTS = 3000  # the newest this many snapshots are charted (downsampled to CHART_POINTS)
 TOTAL_CHART_SNAPSHOTS = 1500  # the same for the dashboard's total, which every bot's tick re-renders
 RECENT_TRADES = 20
 
@@ -103,15 +103,12 @@ def bot_money(bot, snapshot=None, known=False) -> dict:
     }
 
 
-def equity_points(snapshots) -> list:
-    return downsample(list(reversed(snapshots)), CHART_POINTS)
-
-
 def bot_page_context(bot) -> dict:
-    """What the bot page shows that changes as it trades (the page and each live update use it)."""
-    snapshots = list(
-        PnLSnapshot.objects.filter(bot=bot).order_by("-time", "-id").values_list("time", "equity")[:CHART_SNAPSHOTS]
-    )
+    """What the bot page shows that changes as it trades (the page and each live update use it). The chart
+    draws from its own endpoint (bots.charts.bot_chart); each update carries only its newest points."""
+    from bots.charts import chart_tail
+
+    fills = list(Fill.objects.filter(bot=bot).select_related("order").order_by("-time", "-id")[:TRADE_LOG_ROWS])
     return {
         "bot": bot,
         "quote": quote_currency(bot.symbol),
@@ -121,11 +118,11 @@ def bot_page_context(bot) -> dict:
         "open_orders": list(
             Order.objects.filter(bot=bot, status__in=[Order.Status.OPEN, *Order.UNSETTLED]).order_by("-created_at")
         ),
-        "fills": list(Fill.objects.filter(bot=bot).select_related("order").order_by("-time", "-id")[:TRADE_LOG_ROWS]),
+        "fills": fills,
         "fill_count": Fill.objects.filter(bot=bot).count(),
         # Newest first as they happened (by id): a replay bot's events carry replay time, the others wall time.
         "events": list(BotEvent.objects.filter(bot=bot).order_by("-id")[:EVENT_ROWS]),
-        "equity_points": equity_points(snapshots),
+        "chart_tail": chart_tail(bot, fills),
     }
 
 
@@ -169,18 +166,18 @@ def dashboard_totals(user, latest: dict | None = None) -> dict:
         current = {b.pk: latest.get(b.pk, b.starting_balance) for b in main["bots"]}
         rows = list(
             PnLSnapshot.objects.filter(bot_id__in=list(current)).order_by("-time", "-id")
-            .values_list("bot_id", "equity")[:TOTAL_CHART_SNAPSHOTS]
+            .values_list("bot_id", "equity", "time")[:TOTAL_CHART_SNAPSHOTS]
         )
         rows.reverse()
         first_in_window: dict = {}
-        for bot_id, equity in rows:
+        for bot_id, equity, _time in rows:
             first_in_window.setdefault(bot_id, equity)
         current.update(first_in_window)
         total = sum(current.values())
-        for bot_id, equity in rows:
+        for bot_id, equity, time in rows:
             total += equity - current[bot_id]
             current[bot_id] = equity
-            curve.append((None, total))
+            curve.append((time, total))
         curve = downsample(curve, CHART_POINTS)
     # Ids first, rows second: with the joins SQLite sorts every fill of the user (0.6 s at 100,000 fills);
     # without them the newest ids come from the bot index alone (5 ms).
@@ -188,7 +185,15 @@ def dashboard_totals(user, latest: dict | None = None) -> dict:
     recent_ids = list(newest_fills.values_list("pk", flat=True)[:RECENT_TRADES])
     recent = list(Fill.objects.filter(pk__in=recent_ids).select_related("bot", "order").order_by("-id"))
     return {"totals": sorted(totals.values(), key=lambda t: t["currency"]), "main_total": main,
-            "total_curve": curve, "recent_fills": recent}
+            "total_curve": curve, "total_curve_json": curve_json(curve), "recent_fills": recent}
+
+
+def curve_json(curve) -> str:
+    """[[epoch s, value], ...] for the dashboard chart (static/js/charts.js); one value per second, the last."""
+    points: dict[int, float] = {}
+    for time, value in curve:
+        points[int(time.timestamp())] = float(value)
+    return json.dumps(sorted(points.items()), separators=(",", ":"))
 
 
 def open_positions_for(bot_ids: list) -> list:

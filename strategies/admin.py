@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from accounts.admin_scoping import OwnerScopedAdmin
-from strategies.models import Backtest, StrategyConfig
+from strategies.models import Backtest, BacktestChart, StrategyConfig
 
 
 @admin.register(StrategyConfig)
@@ -21,6 +21,22 @@ class BacktestAdmin(OwnerScopedAdmin):
 
     def has_add_permission(self, request):
         return False  # runs start from the backtest page, which queues the job
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BacktestChart)
+class BacktestChartAdmin(OwnerScopedAdmin):
+    """The stored chart level of a run (binary rows, not shown): listed so it can be seen and is deleted
+    with its run."""
+
+    owner_field = "backtest__owner"
+    list_display = ("backtest", "bucket", "first_candle", "last_candle")
+    exclude = ("rows",)
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -92,3 +92,18 @@ class Backtest(models.Model):
     @property
     def config_name(self) -> str:
         return self.config.name if self.config else f"{self.strategy} (config deleted)"
+
+
+class BacktestChart(models.Model):
+    """A finished run's candles and equity aggregated into epoch-aligned buckets of `bucket` candles (a power
+    of two, at most strategies.charts.LEVEL_ROWS rows): the chart's coarse views come from here, finer ones
+    from the stored candles. `rows` is strategies.charts.Bars.to_bytes (float64, little-endian)."""
+
+    backtest = models.OneToOneField(Backtest, on_delete=models.CASCADE, primary_key=True, related_name="chart")
+    bucket = models.PositiveIntegerField()
+    first_candle = models.DateTimeField()
+    last_candle = models.DateTimeField()
+    rows = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"chart of backtest {self.backtest_id} ({self.bucket} candles per row)"

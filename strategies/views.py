@@ -2,18 +2,18 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import ProtectedError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
 
-from strategies.charts import candlestick_svg, equity_svg
 from strategies.forms import BacktestForm, StrategyConfigForm
 from strategies.models import Backtest, StrategyConfig
 from strategies.registry import STRATEGIES
 from strategies.tasks import enqueue_backtest
 
-TRADES_SHOWN = 1000
+TRADES_PER_PAGE = 50
 RUNS_LISTED = 200
 
 
@@ -71,8 +71,10 @@ def config_delete(request, pk):
 def backtest_list(request):
     runs = Backtest.objects.for_user(request.user)
     backtests = runs.select_related("config").defer("trades", "equity", "chart_candles")[:RUNS_LISTED]
+    preselected = request.GET.get("compare", "")
     return render(request, "strategies/backtest_list.html",
-                  {"backtests": backtests, "hidden": max(runs.count() - RUNS_LISTED, 0)})
+                  {"backtests": backtests, "hidden": max(runs.count() - RUNS_LISTED, 0),
+                   "preselected": int(preselected) if preselected.isdigit() else None})
 
 
 @login_required
@@ -100,15 +102,15 @@ def backtest_new(request):
 
 @login_required
 def backtest_detail(request, pk):
+    """The result: metrics, the interactive chart (its data comes from result_views.backtest_chart) and
+    the trades, a page at a time (htmx swaps only the trade table when a page link is followed)."""
     backtest = get_object_or_404(Backtest.objects.for_user(request.user), pk=pk)
     context = {"backtest": backtest}
     if backtest.status == Backtest.Status.DONE:
-        context.update(
-            candle_chart=candlestick_svg(backtest.chart_candles, backtest.trades),
-            equity_chart=equity_svg(backtest.equity, backtest.settings.get("cash", 0.0)),
-            trades=backtest.trades[:TRADES_SHOWN],
-            trades_hidden=max(len(backtest.trades) - TRADES_SHOWN, 0),
-        )
+        trades = Paginator(backtest.trades, TRADES_PER_PAGE).get_page(request.GET.get("page"))
+        context.update(trades=trades, quote=backtest.symbol.split("/")[-1].split(":")[0])
+        if request.htmx and request.htmx.target == "trades-section":
+            return render(request, "strategies/_backtest_trades.html", context)
     return render(request, "strategies/backtest_detail.html", context)
 
 

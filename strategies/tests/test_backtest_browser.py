@@ -43,8 +43,8 @@ def test_create_strategy_and_run_a_backtest(web_server, worker, page):  # noqa: 
     run = Backtest.objects.get()
     assert run.status == Backtest.Status.DONE and run.progress == 100
     assert "+5.632 %" in page.inner_text("#metrics")
-    assert page.locator("#candle-chart svg path.entry").count() == 35
-    assert page.locator("#equity-chart svg polyline.equity").count() == 1
+    page.wait_for_selector("#backtest-chart[data-ready='1']")
+    assert page.get_attribute("#backtest-chart", "data-markers") == "70"  # 35 entries, 35 exits
     assert page.locator("#trades tbody tr").count() == 35
     page.click("text=All backtests")
     assert "My RSI" in page.inner_text("#backtests")

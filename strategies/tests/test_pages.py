@@ -166,9 +166,13 @@ class TestBacktestPages:
         assert run.equity[-1][1] == pytest.approx(10563.21, abs=0.01)
         page = client.get(response["Location"]).content.decode()
         assert "+5.632 %" in page
-        assert page.count('class="entry"') == 35 and page.count('class="exit"') == 35
-        assert '<polyline class="equity"' in page
-        assert page.count("<tr>") == 36  # header + 35 trades
+        # The chart is drawn by static/js/charts.js from its JSON endpoint: no SVG marker in the HTML.
+        chart_url = reverse("strategies:backtest_chart", args=[run.pk])
+        assert f'data-url="{chart_url}"' in page and "<svg" not in page
+        assert page.count("<tr>") == 36  # header + 35 trades (one page)
+        data = client.get(chart_url).json()
+        assert sum(m[2] for m in data["markers"] if m[1] == "entry") == 35
+        assert data["bucket"] == 8 and data["candles_in_range"] == 10999 and run.chart.bucket == 1
         assert "2023-01-03 00:10" in page
         listing = client.get(reverse("strategies:backtests")).content.decode()
         assert "RSI default" in listing and "+5.63 %" in listing

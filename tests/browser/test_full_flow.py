@@ -102,8 +102,7 @@ def test_sign_up_to_a_live_trading_replay_bot(web_server, worker, page):
     page.goto(f"{base}/strategies/backtests/new/")
     page.select_option("#id_config", label="RSI cross")
     submit(page)
-    page.wait_for_selector("#equity-chart svg", timeout=60_000)
-    page.wait_for_selector("#candle-chart svg")
+    page.wait_for_selector("#backtest-chart[data-ready='1']", timeout=60_000)
     assert "Total return" in page.inner_text("#metrics")
     screenshot(page, "flow-04-backtest")
 

@@ -21,10 +21,6 @@ from telegram.warnings import PTBDeprecationWarning
 from telegram_bot import config
 from telegram_bot.redaction import redact
 
-# python-telegram-bot 22 warns, when it builds a RetryAfter, that retry_after becomes a timedelta in its next
-# major version; retry_seconds reads both.
-warnings.filterwarnings("ignore", message=".*`retry_after`.*", category=PTBDeprecationWarning)
-
 # Sending: a dead Telegram costs a worker at most this long per attempt.
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 5.0
@@ -134,7 +130,11 @@ async def call(fn: Callable[[Bot], Awaitable[Any]], **timeouts) -> Any:
     traceback never shows the frames that held the URL)."""
     async with open_bot(**timeouts) as bot:
         try:
-            return await fn(bot)
+            with warnings.catch_warnings():
+                # python-telegram-bot 22 warns, as it builds a RetryAfter, that retry_after becomes a timedelta
+                # in its next major version; retry_seconds reads both.
+                warnings.filterwarnings("ignore", message=".*`retry_after`.*", category=PTBDeprecationWarning)
+                return await fn(bot)
         except tg_error.TelegramError as exc:
             raise map_error(exc) from None
 

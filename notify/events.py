@@ -1,6 +1,7 @@
 """Bot events that users hear about: fills (orders filled, stop-loss / take-profit exits), halts, and a
-bot going to error. Wired as a post_save receiver of BotEvent (notify.apps); the work is done after the
-tick's transaction has committed, and nothing it does can raise into the tick."""
+bot going to error. Wired as a post_save receiver of BotEvent (notify.apps). In the tick's process only a
+check after its transaction has committed (is the owner's chat linked?) and, if so, a queued task: the
+rest runs in a worker, and nothing here can raise into the tick."""
 
 import logging
 from decimal import Decimal
@@ -37,10 +38,22 @@ def _worth_telling(event: BotEvent) -> bool:
 
 
 def tell_about(event_id: int) -> None:
+    """After the commit, in the process that made the event: one query, and when the owner has a linked
+    chat a django-q2 task (`tell`) that does the rest in a worker. Never raises."""
+    from telegram_bot.models import TelegramLink
+
     try:
-        _tell(BotEvent.objects.select_related("bot").get(pk=event_id))
+        if TelegramLink.objects.filter(active=True, user__bots__events__pk=event_id).exists():
+            from django_q.tasks import async_task
+
+            async_task("notify.events.tell", event_id, group="notifications", save=False)
     except Exception:
-        log.exception("notification of bot event %s failed", event_id)
+        log.warning("notification of bot event %s could not be queued", event_id, exc_info=True)
+
+
+def tell(event_id: int) -> None:
+    """The worker's part: the event's details, and `notify()`."""
+    _tell(BotEvent.objects.select_related("bot").get(pk=event_id))
 
 
 def _tell(event: BotEvent) -> None:

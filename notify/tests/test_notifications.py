@@ -18,7 +18,7 @@ from bots.models import Bot, BotEvent, Fill, Order, Position
 from bots.templatetags.bot_display import amount, money
 from bots.tests.factories import make_account, make_bot, make_strategy_config, make_user
 from exchanges.candles import load_candles, read_candle_file, upsert_candles
-from notify import delivery
+from notify import delivery, events
 from notify.models import Mode, Notification, NotificationSettings
 from notify.outbox import notify
 from telegram_bot.models import TelegramLink
@@ -242,8 +242,8 @@ def test_the_global_rate_stays_under_telegrams_limit(fake_telegram):
 
 def test_a_dead_telegram_does_not_delay_a_tick_and_nothing_raises(fake_telegram, candles,
                                                                   django_capture_on_commit_callbacks):
-    """Telegram holds every call longer than the client waits. The tick only writes the outbox row and
-    queues the task (django-q2's ORM broker); the worker's delivery then waits one timeout, once."""
+    """Telegram holds every call longer than the client waits. The tick only checks that the owner has a
+    linked chat and queues a task (django-q2's broker); the worker's delivery then waits one timeout, once."""
     alice = linked_user("alice", ALICE_TG)
     fake_telegram.inject("timeout", method="*", times=100)
     calls_before = len(fake_telegram.calls)
@@ -258,8 +258,11 @@ def test_a_dead_telegram_does_not_delay_a_tick_and_nothing_raises(fake_telegram,
     assert result.seconds < 2.5 < client_timeout()  # far below one Telegram timeout
     print(f"tick with a fill: {result.seconds * 1000:.0f} ms; same tick, nobody to tell: "
           f"{baseline.seconds * 1000:.0f} ms")
-    assert get_broker().queue_size() > queued_before  # the delivery was queued for the worker
+    assert get_broker().queue_size() > queued_before  # the worker's part was queued
+    assert not Notification.objects.exists()
 
+    # The worker's part: the event becomes a notification, whose delivery waits one timeout, once.
+    events.tell(BotEvent.objects.get(bot=bot, kind="fill").pk)
     started = time.monotonic()
     assert delivery.deliver(alice.pk).outcome == "unavailable"
     assert time.monotonic() - started < client_timeout() + 3

@@ -15,6 +15,7 @@ ORDERS_PER_HOUR = "orders_per_hour"
 OPEN_POSITIONS = "open_positions"
 MAX_POSITION = "max_position"
 NO_EQUITY = "no_equity"
+ENTRIES_STOPPED = "entries_stopped"
 
 # A drawdown halt lasts until the user resumes; the others end on their own.
 HALT_RULES = (DAILY_LOSS, MAX_DRAWDOWN, LOSS_STREAK)
@@ -53,6 +54,7 @@ class RiskState:
     last_loss_at: datetime | None = None
     orders_last_hour: int = 0
     open_positions: int = 0  # the owner's open positions across all bots
+    entries_stopped: bool = False  # the owner stopped new entries for all their bots (bots.entries)
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,13 @@ def check_halts(limits: RiskLimits, state: RiskState) -> Decision | None:
     return None
 
 
+def entries_stopped(limits: RiskLimits, state: RiskState) -> Decision | None:
+    if not state.entries_stopped:
+        return None
+    return Decision(False, ENTRIES_STOPPED,
+                    "New entries are stopped for all your bots (/stopentry); /resume_entries allows them again.")
+
+
 def review_entry(limits: RiskLimits, state: RiskState, stake: Decimal) -> Decision:
     """May the bot open a position with `stake` (a fraction of equity)? If so, with how much quote.
 
@@ -118,6 +127,9 @@ def review_entry(limits: RiskLimits, state: RiskState, stake: Decimal) -> Decisi
     halt = check_halts(limits, state)
     if halt is not None:
         return halt
+    stopped = entries_stopped(limits, state)
+    if stopped is not None:
+        return stopped
     if state.equity <= 0:
         return Decision(False, NO_EQUITY, "No equity left to trade with.", {"equity": state.equity})
     if limits.max_orders_per_hour > 0 and state.orders_last_hour >= limits.max_orders_per_hour:

@@ -16,7 +16,7 @@ from decimal import ROUND_DOWN, Decimal
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from bots import ledger, risk, scheduler
+from bots import entries, ledger, risk, scheduler
 from bots.crashpoints import crashpoint
 from bots.models import Bot, BotEvent, Order, Position
 from exchanges.errors import AuthenticationFailed, ExchangeError, OrderNotFound, OrderRefused, TemporaryExchangeError
@@ -368,6 +368,7 @@ def _with_entry_counts(bot: Bot, state: TickState, candle_at: datetime) -> TickS
         state,
         orders_last_hour=recent.count(),
         open_positions=Position.objects.filter(bot__owner_id=bot.owner_id, status=Position.Status.OPEN).count(),
+        entries_stopped=entries.entries_stopped_for(bot.owner_id),
     )
 
 

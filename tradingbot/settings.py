@@ -7,6 +7,7 @@ With DEBUG off the process refuses to start unless SECRET_KEY, ENCRYPTION_KEY an
 
 import json
 import os
+import re
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -99,6 +100,8 @@ INSTALLED_APPS = [
     "strategies",
     "bots",
     "assistant",
+    "telegram_bot",
+    "notify",
 ]
 
 MIDDLEWARE = [
@@ -243,12 +246,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # The Telegram bot token is part of every Bot API URL: no log line may carry it, at any level.
+    "filters": {"redact_telegram_token": {"()": "telegram_bot.redaction.RedactTelegramToken"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_telegram_token"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         # django-q2 logs two lines per task at INFO; bots tick every second in the demo.
         "django-q": {"level": os.environ.get("WORKER_LOG_LEVEL", "WARNING")},
+        # httpx logs each request URL at INFO (a Bot API URL holds the token); python-telegram-bot logs its
+        # base URL at DEBUG. Capped whatever LOG_LEVEL says; the filter above is the second line of defence.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "telegram": {"level": "INFO"},
     },
 }
 
@@ -294,3 +306,17 @@ ASSISTANT_LLM_DAILY_TOKENS_TOTAL = _assistant_number("ASSISTANT_LLM_DAILY_TOKENS
 ASSISTANT_MAX_TEXT_LENGTH = _assistant_number("ASSISTANT_MAX_TEXT_LENGTH", "500")
 ASSISTANT_DEFAULT_QUOTE = os.environ.get("ASSISTANT_DEFAULT_QUOTE", "USDT").strip().upper() or "USDT"
 ASSISTANT_MARKETS_CACHE_SECONDS = _assistant_number("ASSISTANT_MARKETS_CACHE_SECONDS", "3600")
+
+# Telegram (telegram_bot, notify). No token: everything Telegram is off and the rest works as without it.
+TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+if TELEGRAM_BOT_TOKEN and not re.fullmatch(r"[0-9]{1,20}:[A-Za-z0-9_-]{20,100}", TELEGRAM_BOT_TOKEN):
+    # Never echo the value: it is a secret even when mistyped.
+    raise ImproperlyConfigured("TELEGRAM_BOT_TOKEN does not look like a bot token from @BotFather (digits:letters)")
+# A local Bot API server or the tests' fake one; the client adds /bot<token>/<method>.
+TELEGRAM_API_BASE_URL = (os.environ.get("TELEGRAM_API_BASE_URL", "") or "https://api.telegram.org").rstrip("/")
+# Sent by Telegram in X-Telegram-Bot-Api-Secret-Token with every webhook call (1-256 of A-Z a-z 0-9 _ -).
+TELEGRAM_WEBHOOK_SECRET = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
+if TELEGRAM_WEBHOOK_SECRET and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", TELEGRAM_WEBHOOK_SECRET):
+    raise ImproperlyConfigured("TELEGRAM_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (1 to 256 of them)")
+# The bot's @username for the deep links of the Settings page; asked from Telegram (getMe) when empty.
+TELEGRAM_BOT_USERNAME = os.environ.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@")

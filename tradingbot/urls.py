@@ -9,5 +9,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("exchanges/", include("exchanges.urls")),
     path("strategies/", include("strategies.urls")),
+    path("telegram/", include("telegram_bot.urls")),
+    path("notifications/", include("notify.urls")),
     path("", include("bots.urls")),
 ]

@@ -9,5 +9,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("exchanges/", include("exchanges.urls")),
     path("strategies/", include("strategies.urls")),
+    # Before bots.urls: its bots/<pk>/<action>/ would take bots/<pk>/edit/ and the others.
+    path("", include("commands.urls")),
     path("", include("bots.urls")),
 ]

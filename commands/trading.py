@@ -14,7 +14,7 @@ from bots.templatetags.bot_display import money
 from commands import execution
 from commands.definitions import CancelOrders, ClosePosition, ForceExit, PlaceOrder
 from commands.manual_book import book_for, find_book
-from commands.risk_review import check_account_can_trade, review_manual_buy
+from commands.risk_review import check_account_can_trade, review_manual_buy, track_day_and_peak
 from commands.service import Done, Plan, Refusal, RunContext, handles
 from exchanges.errors import ExchangeError
 from exchanges.models import ExchangeAccount
@@ -203,7 +203,10 @@ def snapshot_book(book: Bot, price, when=None) -> None:
     book) values it again."""
     if not price:
         return
-    ledger.snapshot(book, when or timezone.now(), Decimal(price))
+    known = ledger.books(book, Decimal(price))
+    if book.is_manual:  # a bot's tick keeps its own day start and peak
+        track_day_and_peak(book, known.equity, timezone.now())
+    ledger.snapshot(book, when or timezone.now(), Decimal(price), known)
 
 
 def publish_update(book: Bot) -> None:

@@ -41,6 +41,15 @@ log = logging.getLogger(__name__)
 
 PENDING_TTL = timedelta(minutes=2)
 DOORS = tuple(Door.values)
+# actor=OPERATOR: someone with shell access acting on a user's objects (manage.py without --user): audited as
+# the user's command with no actor, rather than as the user's own.
+OPERATOR = object()
+
+
+def _actor(actor, user):
+    if actor is OPERATOR:
+        return None
+    return actor or user
 
 
 class Refusal(Exception):
@@ -144,7 +153,7 @@ def submit(user, command: Command, *, door: str, source_text: str = "", actor=No
     try:
         with transaction.atomic():
             activity = Activity.objects.create(
-                owner=user, actor=actor or user, door=door, command=command.name, text=str(source_text)[:2000],
+                owner=user, actor=_actor(actor, user), door=door, command=command.name, text=str(source_text)[:2000],
                 request=_jsonable(command), idempotency_key=key)
     except IntegrityError:  # the same key, submitted concurrently
         return outcome_of(Activity.objects.for_user(user).get(idempotency_key=key))
@@ -168,7 +177,7 @@ def submit(user, command: Command, *, door: str, source_text: str = "", actor=No
         return outcome_of(activity)
     activity.status = Activity.Status.RUNNING
     activity.save()
-    return _run(activity, handler, plan, door, actor or user)
+    return _run(activity, handler, plan, door, _actor(actor, user))
 
 
 def needs_confirmation(user, plan: Plan) -> bool:
@@ -205,7 +214,7 @@ def confirm(user, pending_id: str, *, door: str, actor=None) -> Outcome:
         return _finish(activity, Activity.Status.REFUSED, exc.message, exc.code, getattr(exc, "details", None))
     except Exception as exc:
         return _failed(activity, exc)
-    return _run(activity, handler, plan, door, actor or user)
+    return _run(activity, handler, plan, door, _actor(actor, user))
 
 
 def cancel_pending(user, pending_id: str, *, door: str) -> Outcome:

@@ -20,6 +20,7 @@
   };
 
   function setState(text, css) {
+    document.documentElement.setAttribute("data-live", css);  // pages without a badge say it here
     var el = document.getElementById("live-state");
     if (!el) return;
     el.textContent = text;

@@ -232,3 +232,30 @@ def test_admin_validates_parameters(client):
     assert not StrategyConfig.objects.exists()
     client.post(url, {"owner": admin_user.pk, "name": "good", "strategy": "rsi_cross", "params": '{"rsi_period": "9"}'})
     assert StrategyConfig.objects.get().params == {"rsi_period": 9, "oversold": 30.0, "overbought": 70.0}
+
+
+def test_the_backtest_form_defaults_describe_a_default_bot(client, alice, btc_candles):
+    """Percentages in both forms, the same defaults: a default backtest is what a new bot would do."""
+    from bots.models import Bot
+
+    upsert_candles("binance", "AAA/BTC", "1m", load_real("binance_UNNAMED-BTC_1m_gaps").iloc[:10])  # sorts first
+    page = client.get(reverse("strategies:backtest_new")).content.decode()
+    assert '<option value="binance|BTC/USDT|5m" selected>' in page
+    for name, shown in (("fee", "0.1"), ("stake", "10"), ("stop_loss", "2"), ("take_profit", "6"),
+                        ("trailing_stop", "0"), ("slippage", "0")):
+        assert f'name="{name}" value="{shown}"' in page, name
+    assert "Fee per side (%)" in page and "Stake (%)" in page
+    config = config_for(alice)
+    defaults = {"config": config.pk, "series": "binance|BTC/USDT|5m", "start": "", "end": "", "cash": "10000",
+                "fee": "0.1", "slippage": "0", "stake": "10", "stop_loss": "2", "take_profit": "6",
+                "trailing_stop": "0"}
+    from strategies.forms import BacktestForm
+
+    form = BacktestForm(defaults, owner=alice)
+    assert form.is_valid(), form.errors
+    settings = form.settings()
+    bot = Bot(owner=alice)
+    assert settings.fee == float(bot.fee) and settings.stop_loss == float(bot.stop_loss_pct)
+    assert settings.take_profit == float(bot.take_profit_pct) and settings.trailing_stop == float(bot.trailing_stop_pct)
+    assert settings.stake == float(min(bot.stake, bot.max_position_pct))
+    assert settings.cash == float(bot.starting_balance)

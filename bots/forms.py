@@ -54,7 +54,7 @@ RISK_HELP = {
                               "0 = off.",
     "loss_cooldown_minutes": "How long the bot waits after the losing streak above.",
     "max_orders_per_hour": "Refuse orders beyond this many per hour (protects against a runaway strategy).",
-    "max_open_positions": "Open positions allowed across all your bots together.",
+    "max_open_positions": "Open positions allowed across all your bots (and your manual trades) together.",
     "flatten_on_halt": "When a halt rule trips, also sell the open position (otherwise it only stops buying).",
 }
 

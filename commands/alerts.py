@@ -173,24 +173,29 @@ def check_alerts(board: TickerBoard | None = None, now=None) -> dict:
     fired = checked = 0
     alerts = list(PriceAlert.objects.filter(status=PriceAlert.Status.ACTIVE)
                   .select_related("owner", "exchange_account", "bot", "bot__exchange_account").order_by("pk"))
+    by_source: dict[tuple, list[PriceAlert]] = {}
     for alert in alerts:
-        if alert.bot_id is not None:
-            last = board.for_replay_bot(alert.bot, alert.symbol)
+        by_source.setdefault(source_key(alert), []).append(alert)
+    for key, group in by_source.items():
+        first = group[0]
+        if first.bot_id is not None:
+            last = board.for_replay_bot(first.bot, first.symbol)
         else:
-            last = board.for_account(alert.exchange_account, alert.symbol)
-        key = source_key(alert)
+            last = board.for_account(first.exchange_account, first.symbol)
+        pks = [a.pk for a in group]
         if last is None:
-            PriceAlert.objects.filter(pk=alert.pk).update(last_checked_at=now,
-                                                          last_error=board.errors.get(key, "")[:300])
+            PriceAlert.objects.filter(pk__in=pks).update(last_checked_at=now,
+                                                         last_error=board.errors.get(key, "")[:300])
             continue
-        checked += 1
-        PriceAlert.objects.filter(pk=alert.pk).update(last_price=last, last_checked_at=now, last_error="")
-        if alert.is_met(last):
-            if _claim(alert, now):
-                fired += 1
-                _fire(alert, last)
-        elif alert.repeat and not alert.armed:
-            PriceAlert.objects.filter(pk=alert.pk, armed=False).update(armed=True)
+        checked += len(group)
+        PriceAlert.objects.filter(pk__in=pks).update(last_price=last, last_checked_at=now, last_error="")
+        for alert in group:
+            if alert.is_met(last):
+                if _claim(alert, now):
+                    fired += 1
+                    _fire(alert, last)
+            elif alert.repeat and not alert.armed:
+                PriceAlert.objects.filter(pk=alert.pk, armed=False).update(armed=True)
     return {"alerts": len(alerts), "checked": checked, "fired": fired, "fetches": board.fetches}
 
 

@@ -45,9 +45,12 @@ def _respond(request, outcome: Outcome, *, fallback: str, ticket_scope: str = ""
     if outcome.code == "not_found":
         raise Http404(outcome.message)
     if request.htmx:
-        return render(request, "commands/parts/outcome.html", {
+        response = render(request, "commands/parts/outcome.html", {
             "outcome": outcome, "ticket_scope": ticket_scope,
             "new_request_id": secrets.token_urlsafe(12) if ticket_scope else ""})
+        if outcome.status in (Outcome.DONE, Outcome.UNKNOWN):
+            response["HX-Trigger"] = "commandDone"  # lists of positions and orders on the page reload
+        return response
     if outcome.needs_confirmation:
         messages.warning(request, _("%(sentence)s Confirm it on the Activity page.") % {"sentence": outcome.sentence})
         return redirect("commands:activity")
@@ -78,9 +81,12 @@ def account_trading(request, account_id):
     orders = (Order.objects.for_user(request.user)
               .filter(bot__exchange_account=account, status__in=[Order.Status.OPEN, *Order.UNSETTLED])
               .exclude(type="bracket").select_related("bot"))
+    context = {"account": account, "positions": positions, "orders": orders}
+    if request.GET.get("part") == "books":
+        return render(request, "commands/parts/account_books_wrapper.html", context)
     return render(request, "commands/parts/account_trading.html", {
-        **ticket_context(account, request.GET.get("symbol") or "BTC/USDT"), "account": account,
-        "positions": positions, "orders": orders, "limits": ManualLimits.of(account)})
+        **ticket_context(account, request.GET.get("symbol") or "BTC/USDT"), **context,
+        "limits": ManualLimits.of(account)})
 
 
 @login_required

@@ -112,6 +112,8 @@ def test_buy_by_hand_portfolio_close_a_position_and_a_live_alert(servers, fake, 
     page.click("#ticket-account button[type=submit]")
     page.wait_for_selector("#ticket-account-result .outcome-done", timeout=15_000)
     assert "Bought 0.02497 BTC" in page.inner_text("#ticket-account-result")
+    # The account's positions follow without a reload (the outcome's HX-Trigger reloads them).
+    page.wait_for_selector("#account-books :text('Manual · Paper · BTC/USDT')", timeout=10_000)
     assert page.evaluate("window.__sameDocument") is True
     manual = Position.objects.get(bot__kind=Bot.Kind.MANUAL, status="open")
     assert str(manual.quantity.normalize()) == "0.02497"

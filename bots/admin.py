@@ -9,13 +9,18 @@ from bots.models import Bot, BotEvent, Fill, LiveMessage, Order, PnLSnapshot, Po
 
 def _control_action(name: str):
     def action(modeladmin, request, queryset):
+        from commands.definitions import ControlBot
+        from commands.service import submit
+
         done = 0
-        for bot in queryset.select_related("exchange_account"):
-            try:
-                control.ACTIONS[name](bot, actor=request.user, source="admin")
+        for bot in queryset.select_related("exchange_account", "owner"):
+            # Through the command service (door "admin"), audited on the owner's activity with the staff actor.
+            outcome = submit(bot.owner, ControlBot(bot_id=bot.pk, action=name), door="admin", actor=request.user,
+                             source_text=f"admin action {name} by {request.user.get_username()}")
+            if outcome.done:
                 done += 1
-            except control.BotControlError as exc:
-                modeladmin.message_user(request, str(exc), messages.ERROR)
+            else:
+                modeladmin.message_user(request, outcome.message, messages.ERROR)
         if done:
             modeladmin.message_user(request, f"{name.capitalize()}: {done} bot(s).", messages.SUCCESS)
 

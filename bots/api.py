@@ -1,7 +1,8 @@
 """The seed's JSON endpoints for scripts: POST /bot/start, POST /bot/stop, GET /dashboard/pnl.
 
-Session-authenticated (401 JSON when not logged in; POSTs need the CSRF token like any form) and scoped
-to the user: someone else's bot is a 404, exactly like one that does not exist.
+Session-authenticated (401 JSON when not logged in; POSTs need the CSRF token like any form, and a missing
+one is a 403 JSON, tradingbot.json_errors) and scoped to the user: someone else's bot is a 404, exactly like
+one that does not exist. Start and stop go through the command service (door "api"), which audits them.
 """
 
 import json
@@ -9,14 +10,9 @@ from decimal import Decimal
 
 from django.db.models import Sum
 from django.http import JsonResponse
-from django.views.decorators.http import require_GET, require_POST
 
-from bots import control
 from bots.models import Bot, PnLSnapshot, Position
-
-
-def _unauthorised():
-    return JsonResponse({"error": "Log in first (session authentication)."}, status=401)
+from tradingbot.json_errors import json_endpoint
 
 
 def bot_json(bot: Bot) -> dict:
@@ -56,27 +52,30 @@ def parse_bot_id(raw):
 
 
 def _control(request, action: str):
-    if not request.user.is_authenticated:
-        return _unauthorised()
+    from commands.definitions import ControlBot
+    from commands.service import submit
+
     bot_id, error = _bot_id(request)
     if error:
         return JsonResponse({"error": error}, status=400)
-    bot = Bot.objects.for_user(request.user).select_related("exchange_account").filter(pk=bot_id).first()
+    bot = Bot.objects.for_user(request.user).listed().filter(pk=bot_id).first()
     if bot is None:
         return JsonResponse({"error": f"No bot {bot_id}."}, status=404)
-    try:
-        bot = control.ACTIONS[action](bot, actor=request.user, source="api")
-    except control.BotControlError as exc:
-        return JsonResponse({"error": str(exc), "bot": bot_json(bot)}, status=409)
+    outcome = submit(request.user, ControlBot(bot_id=bot.pk, action=action), door="api",
+                     source_text=f"{request.method} {request.path} bot_id={bot_id}")
+    bot.refresh_from_db()
+    if not outcome.done:
+        return JsonResponse({"error": outcome.message, "code": outcome.code, "bot": bot_json(bot)},
+                            status=404 if outcome.code == "not_found" else 409)
     return JsonResponse({"bot": bot_json(bot)})
 
 
-@require_POST
+@json_endpoint(methods=("POST",))
 def start(request):
     return _control(request, "start")
 
 
-@require_POST
+@json_endpoint(methods=("POST",))
 def stop(request):
     return _control(request, "stop")
 
@@ -85,12 +84,10 @@ def _money(value: Decimal) -> float:
     return float(round(value, 8))
 
 
-@require_GET
+@json_endpoint(methods=("GET",))
 def pnl(request):
-    """Total P&L (realised plus the open positions' unrealised at their last candle), closed trades,
-    win rate and the 20 most recent trades, over the user's bots (or one bot with ?bot_id=)."""
-    if not request.user.is_authenticated:
-        return _unauthorised()
+    """Total P&L (realised plus the open positions' unrealised at their last valuation), closed trades,
+    win rate and the 20 most recent trades, over the user's bots and manual books (or one bot with ?bot_id=)."""
     bots = Bot.objects.for_user(request.user)
     if request.GET.get("bot_id"):
         bot_id, error = parse_bot_id(request.GET["bot_id"])

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from bots.models import Bot
 from exchanges.models import ExchangeAccount
+from strategies.forms import PercentField
 
 TIMEFRAMES = [("1m", "1 minute"), ("5m", "5 minutes"), ("15m", "15 minutes"), ("30m", "30 minutes"),
               ("1h", "1 hour"), ("4h", "4 hours"), ("1d", "1 day")]
@@ -39,31 +40,6 @@ def market_symbols(account: ExchangeAccount, mode: str) -> list[str]:
     return sorted(symbol for symbol, market in markets.items() if getattr(market, "active", True))
 
 
-class PercentField(forms.DecimalField):
-    """Shown and typed as a percentage (5 = 5 %), stored as a fraction (0.05) as the risk rules use it."""
-
-    def __init__(self, *, max_percent=100, **kwargs):
-        kwargs.setdefault("min_value", Decimal("0"))
-        kwargs.setdefault("max_value", Decimal(max_percent))
-        kwargs.setdefault("decimal_places", 2)
-        kwargs.setdefault("max_digits", 6)
-        super().__init__(**kwargs)
-        self.widget.attrs.setdefault("step", "0.01")
-
-    def prepare_value(self, value):
-        if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
-            # "10", "2.5", never "1E+1" (which a number input refuses)
-            return format((Decimal(str(value)) * 100).quantize(Decimal("0.001")).normalize(), "f")
-        return value
-
-    def clean(self, value):
-        number = super().clean(value)
-        return None if number is None else number / 100
-
-    def has_changed(self, initial, data):
-        return super().has_changed(self.prepare_value(initial), data)
-
-
 RISK_HELP = {
     "stake": "Share of the bot's equity one entry may use, in %. 100 = all of it (as the backtests assume); "
              "the max position rule caps it further.",
@@ -78,7 +54,7 @@ RISK_HELP = {
                               "0 = off.",
     "loss_cooldown_minutes": "How long the bot waits after the losing streak above.",
     "max_orders_per_hour": "Refuse orders beyond this many per hour (protects against a runaway strategy).",
-    "max_open_positions": "Open positions allowed across all your bots together.",
+    "max_open_positions": "Open positions allowed across all your bots (and your manual trades) together.",
     "flatten_on_halt": "When a halt rule trips, also sell the open position (otherwise it only stops buying).",
 }
 
@@ -128,6 +104,7 @@ class BotForm(forms.ModelForm):
         from strategies.models import StrategyConfig
 
         self.fields["strategy"].queryset = StrategyConfig.objects.for_user(user)
+        self.fields["strategy"].required = True  # null only for manual books, never for a bot made here
         self.fields["strategy"].help_text = "One of your strategy configurations (Strategies page)."
         self.fields["symbol"].widget.attrs.update({"list": "symbol-options", "autocomplete": "off"})
         self.markets_error = ""

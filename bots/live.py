@@ -46,6 +46,11 @@ def user_group(user_id) -> str:
     return f"user-{user_id}"
 
 
+def notify_group(user_id) -> str:
+    """Notifications for a user (a fired price alert): every page's socket joins it (see consumers)."""
+    return f"notify-{user_id}"
+
+
 def bot_group(bot_id) -> str:
     return f"bot-{bot_id}"
 
@@ -140,24 +145,39 @@ def dashboard_bot_context(bot) -> dict:
 
 def dashboard_totals(user, latest: dict | None = None) -> dict:
     """Totals per quote currency, the total equity curve of the main currency, and the latest trades.
-    `latest`: {bot id: equity of its newest snapshot}, when the caller has it already."""
-    bots = list(Bot.objects.for_user(user).only("id", "symbol", "starting_balance", "day_start_equity"))
-    if latest is None:
-        latest = dict(
-            PnLSnapshot.objects.filter(pk__in=latest_snapshot_ids([b.pk for b in bots])).values_list("bot_id", "equity")
+    `latest`: {bot id: equity of its newest snapshot}, when the caller has it already (for some bots).
+
+    The P&L totals count every book of the user: bots, archived bots (their trades stay in the history) and
+    manual books (orders placed by hand, equity = their P&L); equity and the curve count the listed bots."""
+    bots = list(Bot.objects.for_user(user).only("id", "symbol", "starting_balance", "day_start_equity", "kind",
+                                                "archived_at"))
+    latest = dict(latest or {})
+    missing = [b.pk for b in bots if b.pk not in latest]
+    if missing:
+        latest.update(
+            PnLSnapshot.objects.filter(pk__in=latest_snapshot_ids(missing)).values_list("bot_id", "equity")
         )
     totals: dict[str, dict] = {}
     for b in bots:
         quote = quote_currency(b.symbol)
         equity = latest.get(b.pk, b.starting_balance)
         t = totals.setdefault(quote, {"currency": quote, "equity": Decimal("0"), "pnl": Decimal("0"),
-                                      "today": Decimal("0"), "bots": []})
-        t["equity"] += equity
+                                      "today": Decimal("0"), "bots": [], "manual_pnl": Decimal("0"),
+                                      "manual": 0})
         t["pnl"] += equity - b.starting_balance
         if b.day_start_equity is not None:
             t["today"] += equity - b.day_start_equity
+        if b.kind == Bot.Kind.MANUAL:
+            t["manual_pnl"] += equity - b.starting_balance
+            t["manual"] += 1
+            continue
+        if b.archived_at is not None:
+            continue
+        t["equity"] += equity
         t["bots"].append(b)
     main = max(totals.values(), key=lambda t: len(t["bots"]), default=None)
+    if main is not None and not main["bots"]:
+        main = None  # only manual books or archived bots: no equity curve to draw
     curve = []
     if main is not None:
         # Sum each bot's equity as it stood at every snapshot time (carried forward between its snapshots).
@@ -240,10 +260,11 @@ def messages_after(group: str, after_id: int, limit: int = 200) -> list[LiveMess
     return rows
 
 
-def last_message_id(group: str) -> int:
-    """A page renders this as its starting cursor, so updates between render and connect are not lost."""
-    last = LiveMessage.objects.filter(group=group).order_by("-pk").values_list("pk", flat=True).first()
-    return last or 0
+def last_message_id(*groups: str) -> int:
+    """A page renders this as its starting cursor, so updates between render and connect are not lost
+    (the newest of its groups: ids are one sequence, so one cursor serves them all)."""
+    return max((LiveMessage.objects.filter(group=group).order_by("-pk").values_list("pk", flat=True).first() or 0
+                for group in groups), default=0)
 
 
 _last_prune = None

@@ -7,8 +7,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from exchanges.models import OwnedQuerySet
+from strategies import trade_defaults
 
 
 class LiveMessage(models.Model):
@@ -26,8 +28,26 @@ class LiveMessage(models.Model):
         indexes = [models.Index(fields=["group", "id"], name="livemessage_group_id")]
 
 
+class BotQuerySet(OwnedQuerySet):
+    def listed(self):
+        """The bots a trader sees in lists: strategy bots that are not archived (no manual books)."""
+        return self.filter(kind=Bot.Kind.STRATEGY, archived_at__isnull=True)
+
+    def manual_books(self):
+        return self.filter(kind=Bot.Kind.MANUAL)
+
+
 class Bot(models.Model):
-    """One trading bot: what it trades, where, with which strategy and risk limits, and its state."""
+    """One trading bot: what it trades, where, with which strategy and risk limits, and its state.
+
+    A row of kind "manual" is not a bot that trades by itself but the book of the orders a user places by hand
+    on one exchange account and symbol (commands.manual_book): it reuses the orders, fills, positions and P&L
+    of the ledger, never ticks, and is not listed among the bots.
+    """
+
+    class Kind(models.TextChoices):
+        STRATEGY = "strategy", _("Strategy bot")
+        MANUAL = "manual", _("Manual book (orders placed by hand)")
 
     class Mode(models.TextChoices):
         REPLAY = "replay", "Replay (stored candles, simulated clock)"
@@ -44,37 +64,40 @@ class Bot(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bots")
     name = models.CharField(max_length=100)
     exchange_account = models.ForeignKey("exchanges.ExchangeAccount", on_delete=models.PROTECT, related_name="bots")
-    strategy = models.ForeignKey("strategies.StrategyConfig", on_delete=models.PROTECT, related_name="bots")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STRATEGY, db_index=True)
+    # Null only for a manual book (or an archived bot whose configuration was deleted later).
+    strategy = models.ForeignKey("strategies.StrategyConfig", on_delete=models.PROTECT, related_name="bots",
+                                 null=True, blank=True)
     symbol = models.CharField(max_length=30, help_text="Market symbol, e.g. BTC/USDT")
     timeframe = models.CharField(max_length=5, default="5m")
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.PAPER)
     stake = models.DecimalField(
-        max_digits=6, decimal_places=4, default=Decimal("0.1"),
+        max_digits=6, decimal_places=4, default=trade_defaults.STAKE,
         validators=[MinValueValidator(Decimal("0.0001")), MaxValueValidator(Decimal("1"))],
         help_text="Fraction of equity to put into one entry (1 = all), further capped by max position.",
     )
     starting_balance = models.DecimalField(
-        max_digits=24, decimal_places=8, default=Decimal("10000"),
+        max_digits=24, decimal_places=8, default=trade_defaults.STARTING_BALANCE,
         validators=[MinValueValidator(Decimal("0.00000001"))],
         help_text="Quote currency in the simulated wallet of a replay or paper bot.",
     )
     fee = models.DecimalField(
-        max_digits=6, decimal_places=5, default=Decimal("0.001"),
+        max_digits=6, decimal_places=5, default=trade_defaults.FEE,
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("0.1"))],
         help_text="Fee per side of a simulated exchange (0.001 = 0.1 %).",
     )
 
     # Risk settings (fractions: 0.10 = 10 %); 0 disables a rule where that makes sense.
-    max_position_pct = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.10"), validators=[
-        MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))])
+    max_position_pct = models.DecimalField(max_digits=6, decimal_places=4, default=trade_defaults.MAX_POSITION,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))])
     daily_loss_limit_pct = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.05"), validators=[
         MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))])
-    stop_loss_pct = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.02"), validators=[
+    stop_loss_pct = models.DecimalField(max_digits=6, decimal_places=4, default=trade_defaults.STOP_LOSS, validators=[
         MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))])
-    take_profit_pct = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.06"), validators=[
-        MinValueValidator(Decimal("0"))])
-    trailing_stop_pct = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0"), validators=[
-        MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))])
+    take_profit_pct = models.DecimalField(max_digits=6, decimal_places=4, default=trade_defaults.TAKE_PROFIT,
+        validators=[MinValueValidator(Decimal("0"))])
+    trailing_stop_pct = models.DecimalField(max_digits=6, decimal_places=4, default=trade_defaults.TRAILING_STOP,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))])
     max_drawdown_pct = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.25"), validators=[
         MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))])
     max_consecutive_losses = models.PositiveIntegerField(default=5)
@@ -114,11 +137,17 @@ class Bot(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(
+        null=True, blank=True, help_text="Archived: hidden from the lists, its trades kept for the P&L history.")
 
-    objects = OwnedQuerySet.as_manager()
+    objects = BotQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["exchange_account", "symbol"], condition=models.Q(kind="manual"),
+                                    name="one_manual_book_per_account_symbol"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.symbol} {self.timeframe}, {self.mode})"
@@ -127,6 +156,19 @@ class Bot(models.Model):
     def wallet_key(self) -> str:
         """The simulated wallet of a replay or paper bot."""
         return f"bot:{self.pk}"
+
+    @property
+    def is_manual(self) -> bool:
+        return self.kind == self.Kind.MANUAL
+
+
+class BookQuerySet(models.QuerySet):
+    """Orders, fills and positions belong to a user through their bot (or manual book)."""
+
+    def for_user(self, user):
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(bot__owner=user)
 
 
 class Order(models.Model):
@@ -168,6 +210,8 @@ class Order(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     exchange_time = models.DateTimeField(null=True, blank=True)
 
+    objects = BookQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at", "id"]
 
@@ -185,6 +229,8 @@ class Fill(models.Model):
     price = models.DecimalField(max_digits=36, decimal_places=16)
     fee = models.DecimalField(max_digits=36, decimal_places=16, default=Decimal("0"))
     time = models.DateTimeField()
+
+    objects = BookQuerySet.as_manager()
 
     class Meta:
         ordering = ["time", "id"]
@@ -218,6 +264,8 @@ class Position(models.Model):
     realised_pnl = models.DecimalField(max_digits=36, decimal_places=16, default=Decimal("0"))
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BookQuerySet.as_manager()
 
     class Meta:
         ordering = ["opened_at", "id"]
@@ -255,6 +303,7 @@ class BotEvent(models.Model):
         FILL = "fill", "Fill"
         RECONCILE = "reconcile", "Reconciled with the exchange"
         ERROR = "error", "Error"
+        SETTINGS = "settings", "Settings changed"
 
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="events")
     time = models.DateTimeField(default=timezone.now, db_index=True)

@@ -19,7 +19,7 @@ from exchanges.models import ExchangeAccount
 @login_required
 def dashboard(request):
     started = time.perf_counter()
-    bots = list(Bot.objects.for_user(request.user).select_related("exchange_account"))
+    bots = list(Bot.objects.for_user(request.user).listed().select_related("exchange_account"))
     latest = dict(
         PnLSnapshot.objects.filter(pk__in=live.latest_snapshot_ids([b.pk for b in bots])).values_list("bot_id", "pk")
     )
@@ -38,7 +38,7 @@ def dashboard(request):
         "rows": rows,
         **live.dashboard_totals(request.user, {s.bot_id: s.equity for s in snapshots.values()}),
         "health": system_health(request.user),
-        "live_after": live.last_message_id(live.user_group(request.user.pk)),
+        "live_after": live.last_message_id(live.user_group(request.user.pk), live.notify_group(request.user.pk)),
         "has_accounts": ExchangeAccount.objects.for_user(request.user).exists(),
     }
     response = render(request, "bots/dashboard.html", context)
@@ -58,8 +58,9 @@ def system_health(user) -> dict:
 
 @login_required
 def bot_list(request):
-    bots = Bot.objects.for_user(request.user).select_related("exchange_account", "strategy")
-    return render(request, "bots/bot_list.html", {"bots": bots})
+    mine = Bot.objects.for_user(request.user).select_related("exchange_account", "strategy")
+    return render(request, "bots/bot_list.html", {
+        "bots": mine.listed(), "archived": mine.filter(kind=Bot.Kind.STRATEGY, archived_at__isnull=False)})
 
 
 @login_required
@@ -109,25 +110,27 @@ def owned_bot(request, pk) -> Bot:
 @login_required
 def bot_detail(request, pk):
     bot = owned_bot(request, pk)
-    context = {**live.bot_page_context(bot), "live_after": live.last_message_id(live.bot_group(bot.pk))}
+    context = {**live.bot_page_context(bot),
+               "live_after": live.last_message_id(live.bot_group(bot.pk), live.notify_group(request.user.pk))}
     return render(request, "bots/bot_detail.html", context)
 
 
 @login_required
 @require_POST
 def bot_action(request, pk, action):
-    """Start, stop, pause or resume. htmx gets the changed fragments back; a plain form post a redirect."""
-    from bots.control import ACTIONS, BotControlError
+    """Start, stop, pause or resume, through the command service (door "web"). htmx gets the changed fragments
+    back; a plain form post a redirect."""
+    from bots.control import ACTIONS
+    from commands.definitions import ControlBot
+    from commands.service import submit
 
     bot = owned_bot(request, pk)
     if action not in ACTIONS:
         raise Http404("No such action")
-    error = ""
-    try:
-        bot = ACTIONS[action](bot, actor=request.user, source="web")
-    except BotControlError as exc:
-        error = str(exc)
-        bot.refresh_from_db()
+    outcome = submit(request.user, ControlBot(bot_id=bot.pk, action=action), door="web",
+                     source_text=f"{action} button on the bot page")
+    error = "" if outcome.done else outcome.message
+    bot.refresh_from_db()
     if not request.htmx:
         if error:
             messages.error(request, error)

@@ -1,17 +1,45 @@
 """Forms: a strategy configuration with its typed parameters, and a backtest request over stored candles."""
 
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 
 from django import forms
 from django.db.models import Count, Max, Min
 
 from exchanges.models import Candle
+from strategies import trade_defaults
 from strategies.backtest import BacktestSettings
 from strategies.models import StrategyConfig
 from strategies.registry import STRATEGIES, InvalidParameters, build_strategy, strategy_choices
 from strategies.strategy import Strategy
 
 PARAM_PREFIX = "param_"
+
+
+class PercentField(forms.DecimalField):
+    """Shown and typed as a percentage (5 = 5 %), cleaned to a fraction (0.05) as the risk rules and the
+    backtester use it. The one unit of every percentage a form asks for (bot form and backtest form)."""
+
+    def __init__(self, *, max_percent=100, **kwargs):
+        kwargs.setdefault("min_value", Decimal("0"))
+        kwargs.setdefault("max_value", Decimal(max_percent))
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("max_digits", 6)
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("step", "0.01")
+
+    def prepare_value(self, value):
+        if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+            # "10", "2.5", never "1E+1" (which a number input refuses)
+            return format((Decimal(str(value)) * 100).quantize(Decimal("0.001")).normalize(), "f")
+        return value
+
+    def clean(self, value):
+        number = super().clean(value)
+        return None if number is None else number / 100
+
+    def has_changed(self, initial, data):
+        return super().has_changed(self.prepare_value(initial), data)
 
 
 def parameter_fields(strategy_cls: type[Strategy], initial: dict | None = None) -> dict[str, forms.Field]:
@@ -100,19 +128,27 @@ class BacktestForm(forms.Form):
                             widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, help_text="Last day (UTC), included; empty = to the last stored candle.",
                           widget=forms.DateInput(attrs={"type": "date"}))
-    cash = forms.FloatField(initial=10_000.0, help_text="Starting cash in the quote currency.")
-    fee = forms.FloatField(initial=0.001, help_text="Fee per side as a fraction (0.001 = 0.1 %).",
-                           widget=forms.NumberInput(attrs={"step": "any"}))
-    slippage = forms.FloatField(initial=0.0, help_text="Fraction a market fill moves against you.",
-                                widget=forms.NumberInput(attrs={"step": "any"}))
-    stake = forms.FloatField(initial=1.0, help_text="Fraction of equity put into each entry.",
-                             widget=forms.NumberInput(attrs={"step": "any"}))
-    stop_loss = forms.FloatField(initial=0.0, help_text="0.02 = 2 % below entry; 0 = none.",
-                                 widget=forms.NumberInput(attrs={"step": "any"}))
-    take_profit = forms.FloatField(initial=0.0, help_text="0.04 = 4 % above entry; 0 = none.",
-                                   widget=forms.NumberInput(attrs={"step": "any"}))
-    trailing_stop = forms.FloatField(initial=0.0, help_text="0.03 = 3 % below the highest price since entry.",
-                                     widget=forms.NumberInput(attrs={"step": "any"}))
+    cash = forms.FloatField(initial=float(trade_defaults.STARTING_BALANCE), min_value=0.01, max_value=1e15,
+                            help_text="Starting cash in the quote currency.")
+    # Percentages, as on the bot form, with a new bot's defaults: a default backtest describes a default bot.
+    fee = PercentField(label="Fee per side (%)", max_percent=50, decimal_places=3, initial=trade_defaults.FEE,
+                       help_text="0.1 is typical (0.1 % of each buy and each sell).")
+    slippage = PercentField(label="Slippage (%)", max_percent=50, decimal_places=3, initial=trade_defaults.SLIPPAGE,
+                            help_text="How far a market fill moves against you, in % of the price.")
+    stake = PercentField(label="Stake (%)", min_value=Decimal("0.01"), initial=trade_defaults.STAKE,
+                         help_text="Share of equity put into each entry, in %. A new bot's default: its stake "
+                                   "capped by its max position. 100 = all in.")
+    stop_loss = PercentField(label="Stop-loss (%)", max_value=Decimal("99.99"), initial=trade_defaults.STOP_LOSS,
+                             help_text="Sell when the price falls this % below the entry price. 0 = none.")
+    take_profit = PercentField(label="Take-profit (%)", max_percent=10000, max_digits=8,
+                               initial=trade_defaults.TAKE_PROFIT,
+                               help_text="Sell when the price rises this % above the entry price. 0 = none.")
+    trailing_stop = PercentField(label="Trailing stop (%)", max_value=Decimal("99.99"),
+                                 initial=trade_defaults.TRAILING_STOP,
+                                 help_text="Sell when the price falls this % below its highest point since entry. "
+                                           "0 = off.")
+
+    DEFAULT_SYMBOL = "BTC/USDT"
 
     def __init__(self, *args, owner, **kwargs):
         super().__init__(*args, **kwargs)
@@ -123,15 +159,22 @@ class BacktestForm(forms.Form):
                   f"{row['first']:%Y-%m-%d} to {row['last']:%Y-%m-%d}")
             for key, row in self.series.items()
         ]
+        if not self.is_bound and "series" not in self.initial:
+            self.initial["series"] = self.default_series()
+
+    def default_series(self) -> str | None:
+        """BTC/USDT (the demo's market, 5m first), else the first stored series."""
+        keys = [key for key, row in self.series.items() if row["symbol"] == self.DEFAULT_SYMBOL]
+        keys.sort(key=lambda key: (self.series[key]["timeframe"] != "5m", key))
+        return (keys or list(self.series) or [None])[0]
 
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end and start > end:
             self.add_error("end", "The last day is before the first day.")
-        settings_fields = ["cash", "fee", "slippage", "stake", "stop_loss", "take_profit", "trailing_stop"]
-        if all(name in cleaned for name in settings_fields):
-            for name, message in BacktestSettings.errors(cleaned).items():
+        if all(cleaned.get(name) is not None for name in self.SETTINGS):
+            for name, message in BacktestSettings.errors({k: float(cleaned[k]) for k in self.SETTINGS}).items():
                 self.add_error(name, message.capitalize() + ".")
         key = cleaned.get("series")
         if key in self.series and not self.errors:
@@ -159,6 +202,7 @@ class BacktestForm(forms.Form):
         end_time = datetime.combine(end, time.min, tzinfo=UTC) + timedelta(days=1, microseconds=-1) if end else None
         return start_time, end_time
 
+    SETTINGS = ("cash", "fee", "slippage", "stake", "stop_loss", "take_profit", "trailing_stop")
+
     def settings(self) -> BacktestSettings:
-        return BacktestSettings(**{name: self.cleaned_data[name] for name in
-                                   ("cash", "fee", "slippage", "stake", "stop_loss", "take_profit", "trailing_stop")})
+        return BacktestSettings(**{name: float(self.cleaned_data[name]) for name in self.SETTINGS})

@@ -3,8 +3,10 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import ProtectedError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -36,35 +38,71 @@ def config_edit(request, pk):
     return _config_form(request, get_object_or_404(StrategyConfig.objects.for_user(request.user), pk=pk))
 
 
+# Bots in these states trade with their configuration (a paused one resumes with it). Through the reverse
+# relation `config.bots`: this app never imports bots.
+BOTS_IN_USE = ("running", "paused", "halted")
+
+
 def _config_form(request, config):
+    """A configuration used by a running (or paused, halted) bot is not changed under it: saving is refused
+    while it is in use, and "Save as a new strategy" keeps the bots on the old one."""
     strategy = request.GET.get("strategy")
+    in_use = list(config.bots.filter(status__in=BOTS_IN_USE)) if config.pk else []
     if request.method == "POST":
-        form = StrategyConfigForm(request.POST, instance=config, owner=request.user)
+        as_copy = bool(config.pk) and "save_as_copy" in request.POST
+        if as_copy:
+            original = config.name
+            config = StrategyConfig(owner=request.user, strategy=config.strategy, params=config.params)
+            data = request.POST.copy()
+            if data.get("name", "").strip() == original:
+                data["name"] = _copy_name(request.user, original)
+        form = StrategyConfigForm(data if as_copy else request.POST, instance=config, owner=request.user)
+        if form.is_valid() and in_use and not as_copy:
+            form.add_error(None, _("Used by %(bots)s: its settings cannot change while a bot trades with it. "
+                                   "Stop the bot first, or save your changes as a new strategy.")
+                           % {"bots": ", ".join(b.name for b in in_use)})
         if form.is_valid():
             form.save()
-            messages.success(request, f"Saved “{form.instance.name}”.")
+            messages.success(request, _("Saved “%(name)s”.") % {"name": form.instance.name})
             return redirect("strategies:list")
     else:
         initial = {"name": request.GET["name"]} if request.GET.get("name") else None
         form = StrategyConfigForm(instance=config, owner=request.user, strategy=strategy, initial=initial)
-    return render(request, "strategies/config_form.html", {"form": form, "config": config})
+    stopped = list(config.bots.exclude(status__in=BOTS_IN_USE).filter(archived_at__isnull=True)) if config.pk else []
+    return render(request, "strategies/config_form.html",
+                  {"form": form, "config": config, "in_use": in_use, "stopped_bots": stopped})
+
+
+def _copy_name(owner, name: str) -> str:
+    taken = set(StrategyConfig.objects.for_user(owner).values_list("name", flat=True))
+    for n in range(2, 1000):
+        candidate = f"{name} ({n})"[:100]
+        if candidate not in taken:
+            return candidate
+    return name
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def config_delete(request, pk):
     config = get_object_or_404(StrategyConfig.objects.for_user(request.user), pk=pk)
+    users = list(config.bots.filter(archived_at__isnull=True))
     if request.method == "POST":
         name = config.name
         try:
-            config.delete()
+            with transaction.atomic():
+                # Archived bots keep their trades, not a claim on the configuration.
+                config.bots.filter(archived_at__isnull=False).update(strategy=None)
+                config.delete()
         except ProtectedError:
-            # A bot that trades with this configuration keeps it alive.
-            messages.error(request, f"“{name}” is used by a bot; change or delete the bot first.")
-            return redirect("strategies:list")
-        messages.success(request, f"Deleted “{name}”. Its past backtests are kept.")
+            # A bot that trades with this configuration keeps it alive: the page links to each one.
+            messages.error(request, _("“%(name)s” is used by a bot (%(bots)s): give the bot another strategy "
+                                      "(edit it), or archive or delete the bot first.")
+                           % {"name": name, "bots": ", ".join(b.name for b in users)})
+            return redirect("strategies:delete", pk=config.pk)
+        messages.success(request, _("Deleted “%(name)s”. Its past backtests are kept.") % {"name": name})
         return redirect("strategies:list")
-    return render(request, "strategies/config_confirm_delete.html", {"config": config})
+    return render(request, "strategies/config_confirm_delete.html", {"config": config, "used_by": users})
 
 
 @login_required

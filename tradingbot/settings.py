@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "assistant",
     "telegram_bot",
     "notify",
+    "commands",  # the command service behind every door: orders, closes, cancels, alerts, bot changes
 ]
 
 MIDDLEWARE = [
@@ -119,6 +120,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "tradingbot.urls"
+# A JSON endpoint refused by the CSRF check answers JSON too (tradingbot.json_errors).
+CSRF_FAILURE_VIEW = "tradingbot.json_errors.csrf_failure"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "tradingbot.exception_filter.AlwaysSafeExceptionReporterFilter"
 ASGI_APPLICATION = "tradingbot.asgi.application"
 WSGI_APPLICATION = None
@@ -133,6 +136,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "commands.context_processors.live_notifications",
             ],
         },
     },

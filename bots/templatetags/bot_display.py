@@ -6,6 +6,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from tradingbot.templatetags.times import when
+
 register = template.Library()
 
 
@@ -145,19 +147,5 @@ def downsample(points: list, limit: int = 300) -> list:
     return picked + [points[-1]]
 
 
-@register.filter
-def when(value):
-    """A time in the active time zone (the user's, see bots.timezone), marked up so static/js/live.js can
-    show fragments rendered by the worker (which knows no user's zone) in the browser's zone too."""
-    if not value:
-        return mark_safe('<span class="muted">—</span>')
-    from django.utils import timezone
-    from django.utils.dateformat import format as date_format
-
-    local = timezone.localtime(value)
-    return format_html(
-        '<time datetime="{}" title="{}">{}</time>',
-        value.astimezone(timezone.UTC).isoformat().replace("+00:00", "Z"),
-        local.tzname() or "",
-        date_format(local, "Y-m-d H:i:s"),
-    )
+# The one date format of every page (tradingbot.templatetags.times), also under this library's name.
+register.filter("when", when)

@@ -134,3 +134,32 @@ async def test_dashboard_catch_up_replays_every_missed_message_in_order():
     assert received == ids[1:]
     assert await communicator.receive_nothing(timeout=0.3)
     await communicator.disconnect()
+
+
+async def test_notifications_reach_every_kind_of_page_and_only_their_user():
+    """A fired price alert goes to notify-<user>: the dashboard's, a bot page's and any other page's socket
+    (?notify) get it, with catch-up after the page's cursor; another user's sockets do not."""
+    alice = await sync_to_async(make_user)("alice")
+    bob = await sync_to_async(make_user)("bob")
+    bot = await sync_to_async(make_bot)(alice)
+    missed = await sync_to_async(live.publish)(live.notify_group(alice.pk), "<p>missed alert</p>")
+    sockets = []
+    for path in (f"/ws/live/?after={missed.pk - 1}", f"/ws/live/?bot={bot.pk}&after={missed.pk - 1}",
+                 f"/ws/live/?notify=1&after={missed.pk - 1}"):
+        communicator, connected, _ = await connect(path, alice)
+        assert connected, path
+        caught_up = await communicator.receive_from(timeout=3)
+        assert "missed alert" in caught_up and live.message_id_of(caught_up) == missed.pk, path
+        sockets.append(communicator)
+    bobs, connected, _ = await connect("/ws/live/?notify=1", bob)
+    assert connected
+    fired = await sync_to_async(live.publish)(live.notify_group(alice.pk), "<p>BTC/USDT went above</p>")
+    for communicator in sockets:
+        text = await communicator.receive_from(timeout=3)
+        assert "went above" in text and live.message_id_of(text) == fired.pk
+    assert await bobs.receive_nothing(timeout=0.5)
+    # A notify-only socket gets nothing of the dashboard's or a bot's updates.
+    await sync_to_async(live.publish_bot_update)(bot.pk)
+    assert await sockets[2].receive_nothing(timeout=0.5)
+    for communicator in (*sockets, bobs):
+        await communicator.disconnect()

@@ -20,6 +20,7 @@
   };
 
   function setState(text, css) {
+    document.documentElement.setAttribute("data-live", css);  // pages without a badge say it here
     var el = document.getElementById("live-state");
     if (!el) return;
     el.textContent = text;
@@ -39,11 +40,12 @@
     var el = document.querySelector("[data-live-after]");
     if (el) el.setAttribute("data-live-after", String(last));
   });
-  document.addEventListener("htmx:wsOpen", function () { setState("live", "on"); });
+  // "updating", not "live": next to a replay or paper bot the badge must not read as live trading.
+  document.addEventListener("htmx:wsOpen", function () { setState("updating", "on"); });
   document.addEventListener("htmx:wsClose", function (evt) {
     var code = evt.detail.event.code;
     if (code === 4401 || code === 4403) { setState("not allowed: reload the page", "off"); return; }
-    setState("reconnecting…", "off");
+    setState("updates paused: reconnecting…", "off");
     // The extension itself retries after abnormal closes (1006, 1011-1013); a server that shut down
     // cleanly (1000, 1001) is retried here, so a restarted server resumes the page without a reload.
     if (!closedOnPurpose && (code === 1000 || code === 1001)) {

@@ -37,8 +37,9 @@ def config_for(owner, name="RSI default", strategy="rsi_cross", params=None):
 
 
 def backtest_post(config, **overrides):
+    # Percentages, as the form shows them: 0.1 % fee, all in, no exits (the reference figures' settings).
     data = {"config": config.pk, "series": "binance|BTC/USDT|5m", "start": "", "end": "", "cash": "10000",
-            "fee": "0.001", "slippage": "0", "stake": "1", "stop_loss": "0", "take_profit": "0",
+            "fee": "0.1", "slippage": "0", "stake": "100", "stop_loss": "0", "take_profit": "0",
             "trailing_stop": "0"}
     data.update(overrides)
     return data
@@ -113,7 +114,7 @@ class TestConfigPages:
 
         bot = make_bot(alice)
         response = client.post(reverse("strategies:delete", args=[bot.strategy_id]), follow=True)
-        assert "is used by a bot" in response.content.decode()
+        assert "is used by a bot (rsi bot)" in response.content.decode()
         assert StrategyConfig.objects.filter(pk=bot.strategy_id).exists()
 
     def test_other_users_configs_are_invisible(self, client, alice, bob):
@@ -143,8 +144,8 @@ class TestBacktestPages:
         assert not Backtest.objects.exists()
 
     @pytest.mark.parametrize(("field", "value", "message"), [
-        ("stop_loss", "1", "Must be from 0 to below 1"), ("fee", "-0.1", "Must be from 0 to 0.5"),
-        ("stake", "0", "Must be above 0"), ("end", "2022-01-01", "before the first day"),
+        ("stop_loss", "100", "less than or equal to 99.99"), ("fee", "-0.1", "greater than or equal to 0"),
+        ("stake", "0", "greater than or equal to 0.01"), ("end", "2022-01-01", "before the first day"),
     ])
     def test_bad_settings_are_form_errors(self, client, alice, btc_candles, field, value, message):
         response = client.post(reverse("strategies:backtest_new"),
@@ -181,7 +182,7 @@ class TestBacktestPages:
         config = config_for(alice)
         with mock.patch.object(Conf, "SYNC", True), django_capture_on_commit_callbacks(execute=True):
             client.post(reverse("strategies:backtest_new"),
-                        backtest_post(config, start="2023-01-10", end="2023-01-19", stop_loss="0.005"))
+                        backtest_post(config, start="2023-01-10", end="2023-01-19", stop_loss="0.5"))
         run = Backtest.objects.get()
         assert run.candle_count == 10 * 288
         assert run.settings["stop_loss"] == 0.005
@@ -235,3 +236,30 @@ def test_admin_validates_parameters(client):
     assert not StrategyConfig.objects.exists()
     client.post(url, {"owner": admin_user.pk, "name": "good", "strategy": "rsi_cross", "params": '{"rsi_period": "9"}'})
     assert StrategyConfig.objects.get().params == {"rsi_period": 9, "oversold": 30.0, "overbought": 70.0}
+
+
+def test_the_backtest_form_defaults_describe_a_default_bot(client, alice, btc_candles):
+    """Percentages in both forms, the same defaults: a default backtest is what a new bot would do."""
+    from bots.models import Bot
+
+    upsert_candles("binance", "AAA/BTC", "1m", load_real("binance_UNNAMED-BTC_1m_gaps").iloc[:10])  # sorts first
+    page = client.get(reverse("strategies:backtest_new")).content.decode()
+    assert '<option value="binance|BTC/USDT|5m" selected>' in page
+    for name, shown in (("fee", "0.1"), ("stake", "10"), ("stop_loss", "2"), ("take_profit", "6"),
+                        ("trailing_stop", "0"), ("slippage", "0")):
+        assert f'name="{name}" value="{shown}"' in page, name
+    assert "Fee per side (%)" in page and "Stake (%)" in page
+    config = config_for(alice)
+    defaults = {"config": config.pk, "series": "binance|BTC/USDT|5m", "start": "", "end": "", "cash": "10000",
+                "fee": "0.1", "slippage": "0", "stake": "10", "stop_loss": "2", "take_profit": "6",
+                "trailing_stop": "0"}
+    from strategies.forms import BacktestForm
+
+    form = BacktestForm(defaults, owner=alice)
+    assert form.is_valid(), form.errors
+    settings = form.settings()
+    bot = Bot(owner=alice)
+    assert settings.fee == float(bot.fee) and settings.stop_loss == float(bot.stop_loss_pct)
+    assert settings.take_profit == float(bot.take_profit_pct) and settings.trailing_stop == float(bot.trailing_stop_pct)
+    assert settings.stake == float(min(bot.stake, bot.max_position_pct))
+    assert settings.cash == float(bot.starting_balance)

@@ -6,7 +6,6 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from bots import control
 from bots.models import Bot
 
 ACTIONS = ("list", "start", "stop", "pause", "resume", "tick")
@@ -23,12 +22,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, action, bot_id, user, **options):
         actor = None
-        bots = Bot.objects.all()
+        bots = Bot.objects.filter(kind=Bot.Kind.STRATEGY)  # manual books are no bots to drive
         if user:
             actor = get_user_model().objects.filter(username=user).first()
             if actor is None:
                 raise CommandError(f"No user {user!r}.")
-            bots = Bot.objects.for_user(actor)
+            bots = Bot.objects.for_user(actor).filter(kind=Bot.Kind.STRATEGY)
         if action == "list":
             return self.list(bots)
         if action == "tick" and bot_id is None:
@@ -49,10 +48,15 @@ class Command(BaseCommand):
 
             self.report(bot, tick_bot(bot.pk))
             return
-        try:
-            bot = control.ACTIONS[action](bot, actor=actor, source="command")
-        except control.BotControlError as exc:
-            raise CommandError(str(exc))
+        from commands.definitions import ControlBot
+        from commands.service import OPERATOR, submit
+
+        # Through the command service (door "command"), audited on the owner's activity.
+        outcome = submit(bot.owner, ControlBot(bot_id=bot.pk, action=action), door="command",
+                         actor=actor or OPERATOR, source_text=f"manage.py bot {action} {bot.pk}")
+        if not outcome.done:
+            raise CommandError(outcome.message)
+        bot.refresh_from_db()
         self.stdout.write(f"bot {bot.pk} ({bot.name}): {bot.status}")
 
     def report(self, bot, result):

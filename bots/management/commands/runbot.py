@@ -37,13 +37,15 @@ class Command(BaseCommand):
                 replay_started_at=now if bot.replay_started_at else None, next_tick_at=None)
             bot.refresh_from_db()
         if bot.status not in ACTIVE:
-            try:
-                if bot.status == Bot.Status.PAUSED:
-                    control.resume_bot(bot, source="command")
-                else:
-                    control.start_bot(bot, source="command")
-            except control.BotControlError as exc:
-                raise CommandError(str(exc))
+            from commands.definitions import ControlBot
+            from commands.service import OPERATOR, submit
+
+            action = "resume" if bot.status == Bot.Status.PAUSED else "start"
+            outcome = submit(bot.owner, ControlBot(bot_id=bot.pk, action=action), door="command", actor=OPERATOR,
+                             source_text=f"manage.py runbot {bot.pk}")
+            if not outcome.done:
+                raise CommandError(outcome.message)
+            bot.refresh_from_db()
         stopping = []
         previous = {sig: signal.signal(sig, lambda *a: stopping.append(True))
                     for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -42,7 +42,6 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo candles imported ({report.getvalue().count(' candles imported')} files).")
 
     def demo_bot(self, user):
-        from bots import control
         from bots.models import Bot
         from exchanges.candles import load_candles
         from exchanges.models import ExchangeAccount
@@ -68,4 +67,10 @@ class Command(BaseCommand):
             timeframe="5m", mode=Bot.Mode.REPLAY, replay_start=replay_start,
             replay_speed=DEMO_SPEED, starting_balance=Decimal("10000"), stake=Decimal("0.1"),
         )
-        return control.start_bot(bot, source="command")
+        from commands.definitions import ControlBot
+        from commands.service import OPERATOR, submit
+
+        submit(user, ControlBot(bot_id=bot.pk, action="start"), door="command", actor=OPERATOR,
+               source_text="manage.py setup_demo")
+        bot.refresh_from_db()
+        return bot

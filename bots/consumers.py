@@ -3,17 +3,27 @@
 Without `bot` it joins the user's own group (the dashboard); with it, that bot's group, only if the bot
 is the user's. Anonymous connections are closed with 4401, foreign or unknown bots with 4403. After joining,
 it sends the group's messages newer than `after` (catch-up for a page that reconnects), then live ones.
+
+The socket lives only as long as its session: a logout of that session closes it at once (accounts.sessions),
+and every LIVE_SESSION_RECHECK_SECONDS (and before any send once that much time has passed) it checks that
+the session still logs in its user (logout elsewhere, password change, expiry): if not, it closes with 4401.
 """
 
+import asyncio
+import logging
+import time
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
+from accounts.sessions import session_authenticates, session_group
 from bots import live
 from bots.models import Bot
 from bots.relay import relay
 
+log = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
@@ -44,12 +54,21 @@ def catch_up(group: str, after: int) -> list[str]:
 class LiveConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str] = []
     uses_relay = False
+    session_key: str | None = None
+    user_id = None
+    checked_at = 0.0
+    recheck_task: asyncio.Task | None = None
+    ended = False
 
     async def connect(self):
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        session = self.scope.get("session")
+        self.session_key = getattr(session, "session_key", None)
+        if user is None or not user.is_authenticated or not self.session_key:
             await self.refuse(CLOSE_UNAUTHENTICATED)
             return
+        self.user_id = user.pk
+        self.checked_at = time.monotonic()
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         if "bot" in query:
             bot_id = query_int(query, "bot")
@@ -62,12 +81,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
         # Join first, then start the relay (its cursor is read now), then catch up: every message is
         # either newer than the relay's cursor or read by the catch-up, never neither.
-        self.groups_joined = [group]
-        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined = [group, session_group(self.session_key)]
+        for name in self.groups_joined:
+            await self.channel_layer.group_add(name, self.channel_name)
         if not live.redis_enabled():
             await relay.acquire()
             self.uses_relay = True
         await self.accept()
+        self.recheck_task = asyncio.ensure_future(self.recheck_session_periodically())
         after = query_int(query, "after")
         if after is not None:
             for text in await catch_up(group, after):
@@ -80,6 +101,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.close(code=code)
 
     async def disconnect(self, code):
+        if self.recheck_task is not None:
+            self.recheck_task.cancel()
+            self.recheck_task = None
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.uses_relay:
@@ -90,4 +114,38 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """Pages only listen; anything sent is ignored."""
 
     async def live_update(self, event):
+        if self.ended:
+            return
+        if time.monotonic() - self.checked_at >= settings.LIVE_SESSION_RECHECK_SECONDS:
+            if not await self.session_still_valid():
+                return
         await self.send(text_data=event["html"])
+
+    # --- the session's life ---
+
+    async def session_still_valid(self) -> bool:
+        """Check the session now; close the socket (4401) when it no longer logs in this user."""
+        valid = await database_sync_to_async(session_authenticates)(self.session_key, self.user_id)
+        self.checked_at = time.monotonic()
+        if not valid:
+            await self.end_session()
+        return valid
+
+    async def recheck_session_periodically(self):
+        while not self.ended:
+            await asyncio.sleep(max(0.05, settings.LIVE_SESSION_RECHECK_SECONDS))
+            if time.monotonic() - self.checked_at < settings.LIVE_SESSION_RECHECK_SECONDS:
+                continue
+            try:
+                await self.session_still_valid()
+            except Exception:  # the database is away for a moment: try again at the next interval
+                log.warning("could not re-check the session of a live connection", exc_info=True)
+
+    async def session_ended(self, event):
+        """The session logged out (accounts.sessions.close_sockets_of_session)."""
+        await self.end_session()
+
+    async def end_session(self):
+        if not self.ended:
+            self.ended = True
+            await self.close(code=CLOSE_UNAUTHENTICATED)

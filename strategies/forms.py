@@ -6,7 +6,7 @@ from django import forms
 from django.db.models import Count, Max, Min
 
 from exchanges.models import Candle
-from strategies.backtest import BacktestSettings
+from strategies.backtest import MAX_CASH, BacktestSettings
 from strategies.models import StrategyConfig
 from strategies.registry import STRATEGIES, InvalidParameters, build_strategy, strategy_choices
 from strategies.strategy import Strategy
@@ -100,7 +100,8 @@ class BacktestForm(forms.Form):
                             widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, help_text="Last day (UTC), included; empty = to the last stored candle.",
                           widget=forms.DateInput(attrs={"type": "date"}))
-    cash = forms.FloatField(initial=10_000.0, help_text="Starting cash in the quote currency.")
+    cash = forms.FloatField(initial=10_000.0, min_value=0, max_value=MAX_CASH,
+                            help_text="Starting cash in the quote currency.")
     fee = forms.FloatField(initial=0.001, help_text="Fee per side as a fraction (0.001 = 0.1 %).",
                            widget=forms.NumberInput(attrs={"step": "any"}))
     slippage = forms.FloatField(initial=0.0, help_text="Fraction a market fill moves against you.",

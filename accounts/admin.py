@@ -4,6 +4,7 @@ every user, schedules that run any Python function in the worker) is for superus
 from django.contrib import admin
 
 from accounts.forms import ThrottledAdminAuthenticationForm
+from accounts.models import ThrottleCounter
 
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
@@ -43,3 +44,18 @@ def restrict_to_superusers(app_label: str) -> None:
 
 
 restrict_to_superusers("django_q")
+
+
+@admin.register(ThrottleCounter)
+class ThrottleCounterAdmin(SuperuserOnlyAdmin, admin.ModelAdmin):
+    """Login and reset throttle buckets (keys are hashes): a superuser can look, or delete one to lift a lockout."""
+
+    list_display = ("key", "count", "window_ends")
+    readonly_fields = ("key", "count", "window_ends")
+    ordering = ("-window_ends",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -30,6 +30,10 @@ _MIN_BASE64_CORE = 6
 # Environment variables whose values are secrets by their name.
 SECRET_ENV_NAME = re.compile(r"(TOKEN|API_KEY|SECRET|SECRET_KEY|PASSWORD|PASSPHRASE|PRIVATE_KEY)$", re.I)
 
+# A redaction inside a longer base64/hex/word token takes the whole token: the characters around a secret's
+# aligned base64 core still carry a few of its bits (HTTP Basic "base64(key:secret)").
+_WHOLE_TOKEN = re.compile(r"[A-Za-z0-9+/_-]*(?:\[redacted\][A-Za-z0-9+/_-]*)+=*")
+
 _lock = threading.Lock()
 _secrets: set[str] = set()
 _pattern: re.Pattern | None = None
@@ -96,6 +100,8 @@ def redact(text, extra=()) -> str:
         if value and len(value) >= MIN_LENGTH:
             for form in sorted(_encodings(value), key=len, reverse=True):
                 text = text.replace(form, REDACTED)
+    if REDACTED in text:
+        text = _WHOLE_TOKEN.sub(REDACTED, text)
     return text
 
 

@@ -322,6 +322,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own default handlers (an unfiltered console handler on "django", "django.server") would
+        # stay attached and print request errors unredacted: everything goes through the console handler above.
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
         "django.db.backends": {"level": "INFO"},
         "ccxt": {"level": _CAPPED_LEVEL},
         "urllib3": {"level": _CAPPED_LEVEL},

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from django.apps import apps
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from exchanges.encryption import Keyring, stored_key_id
 from exchanges.secret_field import encrypted_fields
@@ -23,6 +24,7 @@ def models_with_secrets() -> list[tuple[type, list]]:
     return found
 
 
+@sensitive_variables()
 def rotate_secrets(keyring: Keyring, *, after_each: Callable[[int], None] | None = None) -> int:
     """Re-encrypt values not under keyring.current; return how many were rotated."""
     rotated = 0

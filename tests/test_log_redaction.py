@@ -90,3 +90,34 @@ def test_a_decrypted_secret_registers_itself(django_user_model, db):
                                              api_key="registered-on-decrypt-0001", api_secret="")
     assert contains_secret("registered-on-decrypt-0001")  # typed in: registered
     assert ExchangeAccount.objects.get(pk=account.pk).api_key.reveal() == "registered-on-decrypt-0001"
+
+
+def test_an_error_report_never_prints_key_material(rf, settings):
+    """A Keyring or a Secret among a frame's local variables, a credential-named local, cookies: all masked."""
+    import sys
+
+    from django.views.debug import ExceptionReporter
+
+    from exchanges.encryption import Keyring
+    from exchanges.secret_field import Secret
+
+    # Built at run time: the report shows the source lines around each frame, and these must not be in them.
+    secret_value, password_value, cookie_value = ("-".join(("a", "secret", "for", "the", "report")),
+                                                  "-".join(("unregistered", "password", "value")),
+                                                  "-".join(("session", "cookie", "123")))
+
+    def failing():
+        keyring = Keyring.from_settings()  # noqa: F841  (a local the report lists)
+        secret = Secret(secret_value)  # noqa: F841
+        exchange_password = password_value  # noqa: F841
+        raise RuntimeError("failed")
+
+    request = rf.get("/", HTTP_COOKIE=f"sessionid={cookie_value}")
+    try:
+        failing()
+    except RuntimeError:
+        html = ExceptionReporter(request, *sys.exc_info()).get_traceback_html()
+    for value in (secret_value, password_value, cookie_value, settings.ENCRYPTION_KEY,
+                  repr(Keyring.from_settings().current)[2:20]):
+        assert value not in html
+    assert "Keyring()" in html or "Keyring(" in html

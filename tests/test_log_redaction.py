@@ -121,3 +121,12 @@ def test_an_error_report_never_prints_key_material(rf, settings):
                   repr(Keyring.from_settings().current)[2:20]):
         assert value not in html
     assert "Keyring()" in html or "Keyring(" in html
+
+
+def test_long_secrets_and_secrets_inside_others():
+    long_secret = "L" + "x9" * 256  # 513 characters, hex form over 1,000
+    register_secret(long_secret)
+    register_secret("inner-secret-77")
+    register_secret("outer-inner-secret-77-more")
+    assert redact(f"a {long_secret.encode().hex()} b") == f"a {REDACTED} b"
+    assert redact("x outer-inner-secret-77-more y inner-secret-77 z") == f"x {REDACTED} y {REDACTED} z"

@@ -239,18 +239,20 @@ PASSWORD_RESET_ADDRESS_LIMIT = int(os.environ.get("PASSWORD_RESET_ADDRESS_LIMIT"
 PASSWORD_RESET_WINDOW_SECONDS = int(os.environ.get("PASSWORD_RESET_WINDOW_SECONDS", "3600"))
 PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT", str(60 * 60 * 24)))  # link valid 1 day
 
-# E-mail (password resets), as Django 6.1's MAILERS: printed to the console unless EMAIL_HOST names an SMTP
-# server (EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS; DEFAULT_FROM_EMAIL the sender).
+# E-mail (password resets), as Django 6.1's MAILERS. In development without EMAIL_HOST it is printed to the
+# console; with EMAIL_HOST it goes to that SMTP server (EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
+# EMAIL_USE_TLS); in production without EMAIL_HOST to the machine's own mail server on localhost:25.
 _EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
-if _EMAIL_HOST:
+if _EMAIL_HOST or not DEBUG:
+    _LOCAL_MTA = not _EMAIL_HOST
     _EMAIL_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
     register_secret(_EMAIL_PASSWORD)
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": {
-        "host": _EMAIL_HOST,
-        "port": int(os.environ.get("EMAIL_PORT", "587")),
+        "host": _EMAIL_HOST or "localhost",
+        "port": int(os.environ.get("EMAIL_PORT", "25" if _LOCAL_MTA else "587")),
         "username": os.environ.get("EMAIL_HOST_USER", ""),
         "password": _EMAIL_PASSWORD,
-        "use_tls": env_bool("EMAIL_USE_TLS", True),
+        "use_tls": env_bool("EMAIL_USE_TLS", not _LOCAL_MTA),
         "timeout": 20,
     }}}
 else:

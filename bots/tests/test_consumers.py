@@ -147,8 +147,9 @@ async def test_password_change_elsewhere_closes_the_socket(settings):
     assert closed == {"type": "websocket.close", "code": 4401}
 
 
-async def test_no_update_is_sent_on_a_session_that_ended(settings):
-    """The re-check runs before a send once the interval has passed, so a message never beats it."""
+async def test_a_socket_closes_when_its_session_ends_without_a_logout(settings):
+    """A session deleted (expiry, an admin, a logout in another process without Redis) ends its sockets at the
+    next re-check, and nothing is sent on them after that."""
     settings.LIVE_SESSION_RECHECK_SECONDS = 0.3
     alice = await sync_to_async(make_user)()
     bot = await sync_to_async(make_bot)(alice)
@@ -156,11 +157,12 @@ async def test_no_update_is_sent_on_a_session_that_ended(settings):
     communicator, connected, _ = await connect(
         f"/ws/live/?bot={bot.pk}", cookie=f"sessionid={client.cookies['sessionid'].value}".encode())
     assert connected
-    await sync_to_async(client.session.delete)()  # the session ends without a logout signal (expiry, admin)
-    await asyncio.sleep(0.35)
-    await sync_to_async(live.publish_bot_update)(bot.pk)
+    await sync_to_async(client.session.delete)()  # the session ends without a logout signal
     message = await communicator.receive_output(timeout=3)
-    assert message["type"] == "websocket.close" and message["code"] == 4401
+    assert message == {"type": "websocket.close", "code": 4401}
+    await sync_to_async(live.publish_bot_update)(bot.pk)
+    assert await communicator.receive_nothing(timeout=0.5)
+
 
 
 async def test_foreign_or_unknown_or_bad_bot_is_refused():

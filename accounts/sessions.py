@@ -39,6 +39,38 @@ def session_authenticates(session_key: str | None, user_id) -> bool:
     return any(constant_time_compare(stored, h) for h in user.get_session_auth_fallback_hash())
 
 
+def sessions_still_authenticating(pairs: set[tuple[str, object]]) -> set[tuple[str, object]]:
+    """The (session_key, user_id) pairs whose session still logs that user in: one query for the sessions and one
+    for the users with the database session engine (any number of connections), one check each otherwise."""
+    if not pairs:
+        return set()
+    if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
+        return {pair for pair in pairs if session_authenticates(*pair)}
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    stored = {row.session_key: store.decode(row.session_data) for row in
+              Session.objects.filter(session_key__in={key for key, _ in pairs}, expire_date__gt=timezone.now())}
+    users = {str(u.pk): u for u in get_user_model()._default_manager.filter(pk__in={uid for _, uid in pairs})}
+    valid = set()
+    for key, user_id in pairs:
+        data, user = stored.get(key), users.get(str(user_id))
+        if not data or user is None or str(data.get(SESSION_KEY)) != str(user_id):
+            continue
+        backend = data.get(BACKEND_SESSION_KEY)
+        if backend not in settings.AUTHENTICATION_BACKENDS:
+            continue
+        if not getattr(load_backend(backend), "user_can_authenticate", lambda u: True)(user):
+            continue
+        stored_hash = data.get(HASH_SESSION_KEY) or ""
+        hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
+        if stored_hash and any(constant_time_compare(stored_hash, h) for h in hashes):
+            valid.add((key, user_id))
+    return valid
+
+
 def close_sockets_of_session(sender, request, user, **kwargs) -> None:
     """user_logged_out receiver: the connections of that session close now, not at their next re-check."""
     session_key = getattr(getattr(request, "session", None), "session_key", None)

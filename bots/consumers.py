@@ -6,21 +6,19 @@ it sends the group's messages newer than `after` (catch-up for a page that recon
 
 The socket lives only as long as its session: a logout of that session closes it at once (accounts.sessions),
 and every LIVE_SESSION_RECHECK_SECONDS it checks that the session still logs in its user (logout elsewhere,
-password change, expiry): if not, it closes with 4401. The checks of a process's sockets are spread over the
-interval and run off the thread that serves the other database calls (the relay's reads), so 500 sockets add
-no latency to the updates.
+password change, expiry): if not, it closes with 4401. One watch per process checks every open socket's
+session together (two queries whatever the number of sockets), off the thread that serves the relay's reads.
 """
 
 import asyncio
 import logging
-import random
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from accounts.sessions import session_authenticates, session_group
+from accounts.sessions import session_group, sessions_still_authenticating
 from bots import live
 from bots.models import Bot
 from bots.relay import relay
@@ -53,12 +51,55 @@ def catch_up(group: str, after: int) -> list[str]:
     return [live.wrap(m.pk, m.html) for m in live.messages_after(group, after, limit=limit)]
 
 
+class SessionWatch:
+    """Every LIVE_SESSION_RECHECK_SECONDS, the sessions of this process's open sockets in one check; a socket
+    whose session stopped authenticating its user is ended. Runs while at least one socket is open."""
+
+    def __init__(self):
+        self.sockets: set = set()
+        self.task: asyncio.Task | None = None
+        self.loop = None
+
+    def add(self, consumer: "LiveConsumer") -> None:
+        loop = asyncio.get_running_loop()
+        if loop is not self.loop:  # a new event loop (a restarted server, the next test): start afresh
+            self.loop, self.sockets, self.task = loop, set(), None
+        self.sockets.add(consumer)
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self.run())
+
+    def remove(self, consumer: "LiveConsumer") -> None:
+        self.sockets.discard(consumer)
+        if not self.sockets and self.task is not None:
+            self.task.cancel()
+            self.task = None
+
+    async def run(self) -> None:
+        while self.sockets:
+            await asyncio.sleep(max(0.05, settings.LIVE_SESSION_RECHECK_SECONDS))
+            try:
+                await self.check_now()
+            except Exception:  # the database is away for a moment: try again at the next interval
+                log.warning("could not re-check the sessions of the live connections", exc_info=True)
+
+    async def check_now(self) -> None:
+        sockets = [s for s in self.sockets if not s.ended]
+        pairs = {(s.session_key, s.user_id) for s in sockets}
+        # Not thread-sensitive: the check must not queue behind (or hold up) the relay's database reads.
+        valid = await database_sync_to_async(sessions_still_authenticating, thread_sensitive=False)(pairs)
+        for socket in sockets:
+            if (socket.session_key, socket.user_id) not in valid:
+                await socket.end_session()
+
+
+session_watch = SessionWatch()
+
+
 class LiveConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str] = []
     uses_relay = False
     session_key: str | None = None
     user_id = None
-    recheck_task: asyncio.Task | None = None
     ended = False
 
     async def connect(self):
@@ -88,7 +129,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await relay.acquire()
             self.uses_relay = True
         await self.accept()
-        self.recheck_task = asyncio.ensure_future(self.recheck_session_periodically())
+        session_watch.add(self)
         after = query_int(query, "after")
         if after is not None:
             for text in await catch_up(group, after):
@@ -101,9 +142,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.close(code=code)
 
     async def disconnect(self, code):
-        if self.recheck_task is not None:
-            self.recheck_task.cancel()
-            self.recheck_task = None
+        session_watch.remove(self)
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.uses_relay:
@@ -118,26 +157,6 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=event["html"])
 
     # --- the session's life ---
-
-    async def session_still_valid(self) -> bool:
-        """Check the session now; close the socket (4401) when it no longer logs in this user."""
-        # Not thread-sensitive: the check must not queue behind (or hold up) the relay's database reads.
-        valid = await database_sync_to_async(session_authenticates, thread_sensitive=False)(
-            self.session_key, self.user_id)
-        if not valid:
-            await self.end_session()
-        return valid
-
-    async def recheck_session_periodically(self):
-        # The first check at a random point of the interval: sockets opened together do not all check together.
-        delay = random.uniform(0, 1) * settings.LIVE_SESSION_RECHECK_SECONDS
-        while not self.ended:
-            await asyncio.sleep(max(0.05, delay))
-            delay = settings.LIVE_SESSION_RECHECK_SECONDS
-            try:
-                await self.session_still_valid()
-            except Exception:  # the database is away for a moment: try again at the next interval
-                log.warning("could not re-check the session of a live connection", exc_info=True)
 
     async def session_ended(self, event):
         """The session logged out (accounts.sessions.close_sockets_of_session)."""

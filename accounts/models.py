@@ -1,4 +1,5 @@
-"""A user's own settings that are not about one bot: their time zone and the switch that stops new entries."""
+"""A user's own settings that are not about one bot (time zone, the switch that stops new entries), and the
+throttle counters: how many attempts one key (an account, an address, an e-mail) made in its window."""
 
 import zoneinfo
 
@@ -50,3 +51,15 @@ class Profile(models.Model):
     @property
     def entries_stopped(self) -> bool:
         return self.entries_stopped_at is not None
+
+
+
+class ThrottleCounter(models.Model):
+    """One bucket of accounts.throttle. The key is a kind and a hash (never a username or address in clear)."""
+
+    key = models.CharField(max_length=100, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    window_ends = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count} until {self.window_ends:%Y-%m-%d %H:%M:%S}"

@@ -5,17 +5,27 @@ is the user's; with `notify` only the user's notifications (every other page). E
 the user's notification group (a fired price alert shows on any open page). Anonymous connections are
 closed with 4401, foreign or unknown bots with 4403. After joining, it sends the groups' messages newer than
 `after` (catch-up for a page that reconnects), then live ones.
+
+The socket lives only as long as its session: a logout of that session closes it at once (accounts.sessions),
+and every LIVE_SESSION_RECHECK_SECONDS it checks that the session still logs in its user (logout elsewhere,
+password change, expiry): if not, it closes with 4401. One watch per process checks every open socket's
+session together (two queries whatever the number of sockets), off the thread that serves the relay's reads.
 """
 
+import asyncio
+import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
+from accounts.sessions import session_group, sessions_still_authenticating
 from bots import live
 from bots.models import Bot
 from bots.relay import relay
 
+log = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
@@ -49,15 +59,65 @@ def catch_up(groups: list[str], after: int) -> list[str]:
     return [live.wrap(m.pk, m.html) for m in sorted(rows, key=lambda m: m.pk)]
 
 
+class SessionWatch:
+    """Every LIVE_SESSION_RECHECK_SECONDS, the sessions of this process's open sockets in one check; a socket
+    whose session stopped authenticating its user is ended. Runs while at least one socket is open."""
+
+    def __init__(self):
+        self.sockets: set = set()
+        self.task: asyncio.Task | None = None
+        self.loop = None
+
+    def add(self, consumer: "LiveConsumer") -> None:
+        loop = asyncio.get_running_loop()
+        if loop is not self.loop:  # a new event loop (a restarted server, the next test): start afresh
+            self.loop, self.sockets, self.task = loop, set(), None
+        self.sockets.add(consumer)
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self.run())
+
+    def remove(self, consumer: "LiveConsumer") -> None:
+        self.sockets.discard(consumer)
+        if not self.sockets and self.task is not None:
+            self.task.cancel()
+            self.task = None
+
+    async def run(self) -> None:
+        while self.sockets:
+            await asyncio.sleep(max(0.05, settings.LIVE_SESSION_RECHECK_SECONDS))
+            try:
+                await self.check_now()
+            except Exception:  # the database is away for a moment: try again at the next interval
+                log.warning("could not re-check the sessions of the live connections", exc_info=True)
+
+    async def check_now(self) -> None:
+        sockets = [s for s in self.sockets if not s.ended]
+        pairs = {(s.session_key, s.user_id) for s in sockets}
+        # Not thread-sensitive: the check must not queue behind (or hold up) the relay's database reads.
+        valid = await database_sync_to_async(sessions_still_authenticating, thread_sensitive=False)(pairs)
+        for socket in sockets:
+            if (socket.session_key, socket.user_id) not in valid:
+                await socket.end_session()
+
+
+session_watch = SessionWatch()
+
+
 class LiveConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str] = []
     uses_relay = False
+    session_key: str | None = None
+    user_id = None
+    ended = False
 
     async def connect(self):
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        session = self.scope.get("session")
+        self.session_key = getattr(session, "session_key", None)
+        if user is None or not user.is_authenticated or not self.session_key:
             await self.refuse(CLOSE_UNAUTHENTICATED)
             return
+        self.user_id = user.pk
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         if "bot" in query:
             bot_id = query_int(query, "bot")
@@ -73,13 +133,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
         # Join first, then start the relay (its cursor is read now), then catch up: every message is
         # either newer than the relay's cursor or read by the catch-up, never neither.
-        self.groups_joined = groups
-        for group in groups:
-            await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined = [*groups, session_group(self.session_key)]
+        for name in self.groups_joined:
+            await self.channel_layer.group_add(name, self.channel_name)
         if not live.redis_enabled():
             await relay.acquire()
             self.uses_relay = True
         await self.accept()
+        session_watch.add(self)
         after = query_int(query, "after")
         if after is not None:
             for text in await catch_up(groups, after):
@@ -92,6 +153,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.close(code=code)
 
     async def disconnect(self, code):
+        session_watch.remove(self)
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.uses_relay:
@@ -102,4 +164,16 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """Pages only listen; anything sent is ignored."""
 
     async def live_update(self, event):
-        await self.send(text_data=event["html"])
+        if not self.ended:
+            await self.send(text_data=event["html"])
+
+    # --- the session's life ---
+
+    async def session_ended(self, event):
+        """The session logged out (accounts.sessions.close_sockets_of_session)."""
+        await self.end_session()
+
+    async def end_session(self):
+        if not self.ended:
+            self.ended = True
+            await self.close(code=CLOSE_UNAUTHENTICATED)

@@ -109,6 +109,11 @@ class BotForm(forms.ModelForm):
         self.fields["symbol"].widget.attrs.update({"list": "symbol-options", "autocomplete": "off"})
         self.markets_error = ""
         for name, field in self.fields.items():
+            if isinstance(field, forms.IntegerField):  # the model's ranges as the number input's min/max
+                for validator in Bot._meta.get_field(name).validators:
+                    bound = {"min_value": "min", "max_value": "max"}.get(getattr(validator, "code", ""))
+                    if bound and isinstance(validator.limit_value, int):
+                        field.widget.attrs[bound] = validator.limit_value
             if isinstance(field, PercentField) and field.initial is None:  # declared here: the model's default
                 field.initial = Bot._meta.get_field(name).get_default()
 
@@ -130,11 +135,7 @@ class BotForm(forms.ModelForm):
         account, mode, symbol = cleaned.get("exchange_account"), cleaned.get("mode"), cleaned.get("symbol")
         if account and mode == Bot.Mode.LIVE and account.mode == ExchangeAccount.Mode.PAPER:
             self.add_error("mode", f"A live bot needs a live or testnet exchange account; {account.label} is paper.")
-        if mode == Bot.Mode.REPLAY:
-            if not cleaned.get("replay_start"):
-                self.add_error("replay_start", "A replay bot needs the time of the first candle to replay.")
-            elif cleaned["replay_start"] > timezone.now():
-                self.add_error("replay_start", "The replay must start in the past (it replays stored candles).")
+        # A replay start (needed, in the past, not before 2009) and the other ranges are the model's rules.
         stop, target = cleaned.get("stop_loss_pct"), cleaned.get("take_profit_pct")
         if stop and target and target <= cleaned.get("fee", Decimal("0")) * 2:
             self.add_error("take_profit_pct", "The take-profit must be above the fees of a round trip.")

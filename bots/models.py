@@ -1,8 +1,10 @@
 """Bots, their orders, fills, positions and P&L, and the live-update log."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -35,6 +37,23 @@ class BotQuerySet(OwnedQuerySet):
 
     def manual_books(self):
         return self.filter(kind=Bot.Kind.MANUAL)
+
+
+# Ranges a bot's settings must keep: outside them a bot shows running and never ticks (replay speed 0), or
+# its clock overflows (a speed near int64 max, a start in year 1).
+MAX_REPLAY_SPEED = 10_000  # a year of 5-minute candles in under an hour
+EARLIEST_REPLAY_START = datetime(2009, 1, 1, tzinfo=UTC)  # before any crypto market existed
+
+
+def validate_replay_start(value) -> None:
+    if value is None:
+        return
+    if value < EARLIEST_REPLAY_START:
+        raise ValidationError(_("A replay cannot start before %(earliest)s: there are no candles that old."),
+                              code="replay_too_early", params={"earliest": f"{EARLIEST_REPLAY_START:%Y-%m-%d}"})
+    if value > timezone.now():
+        raise ValidationError(_("The replay must start in the past (it replays stored candles)."),
+                              code="replay_in_future")
 
 
 class Bot(models.Model):
@@ -95,15 +114,16 @@ class Bot(models.Model):
     stop_loss_pct = models.DecimalField(max_digits=6, decimal_places=4, default=trade_defaults.STOP_LOSS, validators=[
         MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))])
     take_profit_pct = models.DecimalField(max_digits=6, decimal_places=4, default=trade_defaults.TAKE_PROFIT,
-        validators=[MinValueValidator(Decimal("0"))])
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("10"))])
     trailing_stop_pct = models.DecimalField(max_digits=6, decimal_places=4, default=trade_defaults.TRAILING_STOP,
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))])
     max_drawdown_pct = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.25"), validators=[
         MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))])
-    max_consecutive_losses = models.PositiveIntegerField(default=5)
-    loss_cooldown_minutes = models.PositiveIntegerField(default=60)
-    max_orders_per_hour = models.PositiveIntegerField(default=20)
-    max_open_positions = models.PositiveIntegerField(default=5, help_text="Across all of the owner's bots.")
+    max_consecutive_losses = models.PositiveIntegerField(default=5, validators=[MaxValueValidator(1000)])
+    loss_cooldown_minutes = models.PositiveIntegerField(default=60, validators=[MaxValueValidator(60 * 24 * 365)])
+    max_orders_per_hour = models.PositiveIntegerField(default=20, validators=[MaxValueValidator(10_000)])
+    max_open_positions = models.PositiveIntegerField(default=5, validators=[MaxValueValidator(1000)],
+                                                     help_text="Across all of the owner's bots.")
     flatten_on_halt = models.BooleanField(
         default=False, help_text="Sell the open position when a halt rule trips (otherwise only stop buying)."
     )
@@ -127,8 +147,9 @@ class Bot(models.Model):
     day_start = models.DateField(null=True, blank=True)
 
     # Replay: the clock starts at replay_start when the bot starts and runs replay_speed times faster.
-    replay_start = models.DateTimeField(null=True, blank=True)
-    replay_speed = models.PositiveIntegerField(default=300)
+    replay_start = models.DateTimeField(null=True, blank=True, validators=[validate_replay_start])
+    replay_speed = models.PositiveIntegerField(
+        default=300, validators=[MinValueValidator(1), MaxValueValidator(MAX_REPLAY_SPEED)])
     replay_started_at = models.DateTimeField(null=True, blank=True, help_text="Wall-clock time of the replay start.")
     replay_offset = models.DurationField(
         null=True, blank=True, help_text="Replay time already elapsed before the last start (resume keeps it)."
@@ -151,6 +172,12 @@ class Bot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.symbol} {self.timeframe}, {self.mode})"
+
+    def clean(self):
+        super().clean()
+        if self.mode == self.Mode.REPLAY and self.replay_start is None:
+            raise ValidationError({"replay_start": ValidationError(
+                _("A replay bot needs the time of the first candle to replay."), code="replay_start_missing")})
 
     @property
     def wallet_key(self) -> str:

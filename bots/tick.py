@@ -20,6 +20,7 @@ from bots import entries, ledger, risk, scheduler
 from bots.crashpoints import crashpoint
 from bots.models import Bot, BotEvent, Order, Position
 from exchanges.errors import AuthenticationFailed, ExchangeError, OrderNotFound, OrderRefused, TemporaryExchangeError
+from tradingbot.log_redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +205,7 @@ def _event(bot: Bot, kind: str, message: str, data: dict | None = None, *, excha
 
 
 def _fail(bot: Bot, reason: str) -> None:
-    reason = reason[:480]
+    reason = redact(reason)[:480]  # an unexpected exception's text may quote a request, keys included
     Bot.objects.filter(pk=bot.pk).update(status=Bot.Status.ERROR, status_reason=reason,
                                          status_changed_at=timezone.now())
     _event(bot, BotEvent.Kind.ERROR, f"Bot stopped with an error: {reason}", {"error": reason})

@@ -43,6 +43,20 @@ def frame_from_ohlcv(rows) -> pd.DataFrame:
     return pd.DataFrame(array[:, 1:6], index=index, columns=COLUMNS)
 
 
+def series_name_problem(exchange: str, symbol: str, timeframe: str) -> str | None:
+    """Why (exchange, symbol, timeframe) cannot name stored candles (too long for its column, blank, control
+    characters), or None. Checked before anything is stored: PostgreSQL would refuse it mid-import."""
+    for name, value in (("exchange", exchange), ("symbol", symbol), ("timeframe", timeframe)):
+        limit = Candle._meta.get_field(name).max_length
+        if not value or not value.strip():
+            return f"{name} is empty"
+        if len(value) > limit:
+            return f"{name} {value[:20]!r}... is {len(value)} characters long; at most {limit}"
+        if not value.isprintable() or any(ch.isspace() for ch in value):
+            return f"{name} {value[:limit]!r} contains spaces or control characters"
+    return None
+
+
 def upsert_candles(exchange: str, symbol: str, timeframe: str, candles: pd.DataFrame) -> int:
     """Insert or update candles (a DataFrame shaped like `load_candles` returns); returns the row count.
 
@@ -51,6 +65,9 @@ def upsert_candles(exchange: str, symbol: str, timeframe: str, candles: pd.DataF
     for the 100,000-candle files this is made for. PostgreSQL gets whole columns as arrays (unnest),
     one statement per batch; SQLite, in-process, runs executemany.
     """
+    problem = series_name_problem(exchange, symbol, timeframe)
+    if problem:
+        raise ValueError(problem)
     if candles.empty:
         return 0
     quote = connection.ops.quote_name
@@ -172,11 +189,22 @@ def read_candle_file(path, timeframe: str | None = None) -> pd.DataFrame:
     return frame_from_ohlcv(values)
 
 
+def _raise_first_bad_utf8(path: Path) -> None:
+    """A file that is not UTF-8: refused with the line of its first bad byte."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise CandleFileError(path, number, f"is not UTF-8 text (byte 0x{line[exc.start]:02x} at column "
+                                                    f"{exc.start + 1})")
+
+
 def _read_csv(path: Path, first: bytes) -> tuple[np.ndarray, np.ndarray]:
     try:
         header = [h.strip().lower() for h in first.decode("utf-8-sig").strip().split(",")]
     except UnicodeDecodeError:
-        raise CandleFileError(path, None, "is not a text CSV file")
+        raise CandleFileError(path, 1, "is not a text CSV file (its first line is not UTF-8)")
     if header == [""]:
         raise CandleFileError(path, 1, "the file is empty")
     if header != CSV_HEADER:
@@ -188,6 +216,7 @@ def _read_csv(path: Path, first: bytes) -> tuple[np.ndarray, np.ndarray]:
             warnings.simplefilter("error", pd.errors.ParserWarning)
             frame = pd.read_csv(path, dtype=np.float64, skip_blank_lines=False, index_col=False, encoding="utf-8-sig")
     except UnicodeDecodeError:
+        _raise_first_bad_utf8(path)
         raise CandleFileError(path, None, "is not a UTF-8 text file")
     except (ValueError, pd.errors.ParserWarning) as exc:
         _raise_first_wrong_field_count(path)
@@ -230,9 +259,13 @@ def _read_json(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
+        _raise_first_bad_utf8(path)
         raise CandleFileError(path, None, "is not a UTF-8 text file")
     except json.JSONDecodeError as exc:
         raise CandleFileError(path, exc.lineno, f"invalid JSON ({exc.msg})")
+    except RecursionError:
+        raise CandleFileError(path, None, "JSON nested too deeply: expected an array of "
+                                          "[timestamp, open, high, low, close, volume] arrays")
     if not isinstance(rows, list):
         raise CandleFileError(path, 1, "expected a JSON array of [timestamp, open, high, low, close, volume]")
     # The line of a JSON candle is its position in the array (1-based): ccxt writes one array.
@@ -276,6 +309,23 @@ def _validate(path: Path, values: np.ndarray, lines: np.ndarray, timeframe: str 
         k = int(np.argmax(steps <= 0)) + 1
         what = "repeats the previous row's time (duplicate)" if steps[k - 1] == 0 else "is earlier than the row before"
         raise CandleFileError(path, int(lines[k]), f"time {_iso(ts[k])} {what}; rows must be in time order")
+    if timeframe and len(steps):
+        # Candles one timeframe apart, with gaps allowed: the closest two rows are exactly one step apart.
+        # 15m candles labelled 5m are all 15 minutes apart (on 5m boundaries too, so only this catches them).
+        step_ms = timeframe_seconds(timeframe) * 1000
+        if steps.min() != step_ms:
+            values_, counts = np.unique(steps, return_counts=True)
+            usual = _duration(float(values_[np.argmax(counts)]))
+            raise CandleFileError(path, None, f"the rows are {usual} apart (the most common spacing), never "
+                                              f"{timeframe}: this is not {timeframe} data; check --timeframe")
+
+
+def _duration(ms: float) -> str:
+    seconds = int(ms // 1000)
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _iso(ms: float) -> str:

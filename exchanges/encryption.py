@@ -10,12 +10,13 @@ import base64
 import binascii
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 FORMAT_VERSION = "v1"
 NONCE_BYTES = 12  # 96-bit nonce, random per value
@@ -47,8 +48,9 @@ def key_id(key: bytes) -> str:
 class Keyring:
     """The current key, which encrypts, and older keys, which only decrypt."""
 
-    current: bytes
-    old: tuple[bytes, ...] = ()
+    # Never in a repr: a Keyring in an error report's local variables must not print the raw keys.
+    current: bytes = field(repr=False)
+    old: tuple[bytes, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_settings(cls) -> "Keyring":
@@ -68,12 +70,14 @@ class Keyring:
                 return key
         return None
 
+    @sensitive_variables("plaintext")
     def encrypt(self, plaintext: str, associated_data: str) -> str:
         nonce = os.urandom(NONCE_BYTES)
         sealed = AESGCM(self.current).encrypt(nonce, plaintext.encode("utf-8"), associated_data.encode("utf-8"))
         body = base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
         return f"{FORMAT_VERSION}${self.current_id}${body}"
 
+    @sensitive_variables("plain")
     def decrypt(self, stored: str, associated_data: str) -> str:
         version, kid, body = split_stored(stored)
         if version != FORMAT_VERSION:

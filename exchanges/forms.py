@@ -2,8 +2,11 @@
 
 import ccxt
 from django import forms
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from exchanges.models import ExchangeAccount
+from tradingbot.log_redaction import register_secret
 
 MAX_SECRET_LENGTH = 512  # the longest real API secrets (e.g. PEM-less RSA keys are not accepted here) are ~100-200
 
@@ -15,6 +18,7 @@ class SecretInput(forms.PasswordInput):
         super().__init__(attrs={"autocomplete": "off", "spellcheck": "false", **(attrs or {})}, render_value=False)
 
 
+@sensitive_variables()
 def clean_secret_text(value: str, label: str) -> str:
     value = value.strip()
     if len(value) > MAX_SECRET_LENGTH:
@@ -52,13 +56,20 @@ class ExchangeAccountForm(forms.ModelForm):
         if owner is not None:
             self.instance.owner = owner
         self.editing = self.instance is not None and not self.instance._state.adding
+        # Stored secrets that cannot be decrypted (key removed, value moved): shown as such, to be typed again.
+        self.unreadable = self.instance.unreadable_secrets() if self.editing else []
         for name in self.SECRET_FIELDS:
             field = self.fields[name]
             field.max_length = None  # checked in clean_secret_text with a clearer message
-            if self.editing and getattr(self.instance, name):
+            if name in self.unreadable:
+                field.help_text = _("The stored value cannot be read: enter it again.")
+            elif self.editing and getattr(self.instance, name):
                 field.help_text = (
                     f"Stored: {self.instance.masked(name)}. Leave empty to keep it, or type a new value to replace it."
                 )
+
+    def has_stored(self, name: str) -> bool:
+        return self.editing and name not in self.unreadable and bool(getattr(self.instance, name, None))
 
     def clean_exchange_id(self):
         value = self.cleaned_data["exchange_id"].strip().lower()
@@ -77,8 +88,11 @@ class ExchangeAccountForm(forms.ModelForm):
             raise forms.ValidationError(f"You already have an exchange account called “{label}”.")
         return label
 
+    @sensitive_variables()
     def _clean_secret(self, name: str, label: str) -> str:
-        return clean_secret_text(self.cleaned_data.get(name) or "", label)
+        value = clean_secret_text(self.cleaned_data.get(name) or "", label)
+        register_secret(value)  # redacted from every log line and error report from now on
+        return value
 
     def clean_api_key(self):
         return self._clean_secret("api_key", "API key")
@@ -89,17 +103,19 @@ class ExchangeAccountForm(forms.ModelForm):
     def clean_passphrase(self):
         return self._clean_secret("passphrase", "Passphrase")
 
+    @sensitive_variables()
     def clean(self):
         cleaned = super().clean()
         mode = cleaned.get("mode")
         if mode and mode != ExchangeAccount.Mode.PAPER:
             for name, label in (("api_key", "API key"), ("api_secret", "API secret")):
-                has_new = bool(cleaned.get(name))
-                has_stored = self.editing and bool(getattr(self.instance, name, None))
-                if not has_new and not has_stored and name not in self.errors:
+                if not cleaned.get(name) and not self.has_stored(name) and name not in self.errors:
                     self.add_error(name, f"{label} is needed for {mode} trading.")
+            if "passphrase" in self.unreadable and not cleaned.get("passphrase") and "passphrase" not in self.errors:
+                self.add_error("passphrase", _("The stored passphrase cannot be read: enter it again."))
         return cleaned
 
+    @sensitive_variables()
     def save(self, commit=True):
         account = super().save(commit=False)
         for name in self.SECRET_FIELDS:

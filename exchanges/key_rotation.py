@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from django.apps import apps
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from exchanges.encryption import Keyring, stored_key_id
 from exchanges.secret_field import encrypted_fields
@@ -23,12 +24,13 @@ def models_with_secrets() -> list[tuple[type, list]]:
     return found
 
 
+@sensitive_variables()
 def rotate_secrets(keyring: Keyring, *, after_each: Callable[[int], None] | None = None) -> int:
     """Re-encrypt values not under keyring.current; return how many were rotated."""
     rotated = 0
     with transaction.atomic():
         for model, fields in models_with_secrets():
-            names = [f.attname for f in fields]
+            names = [f.name for f in fields]
             rows = model._base_manager.select_for_update().order_by("pk").values_list("pk", *names)
             for pk, *values in rows.iterator(chunk_size=500):
                 changes = {}
@@ -36,7 +38,7 @@ def rotate_secrets(keyring: Keyring, *, after_each: Callable[[int], None] | None
                     if not stored or stored_key_id(stored) == keyring.current_id:
                         continue
                     associated = f"{model._meta.label_lower}:{pk}:{field.name}"
-                    changes[field.attname] = keyring.encrypt(keyring.decrypt(stored, associated), associated)
+                    changes[field.name] = keyring.encrypt(keyring.decrypt(stored, associated), associated)
                 if changes:
                     model._base_manager.filter(pk=pk).update(**changes)
                     rotated += len(changes)

@@ -6,8 +6,16 @@ import ccxt
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
-from exchanges.secret_field import EncryptedSecretField
+from exchanges.encryption import DecryptionError
+from exchanges.secret_field import EncryptedSecretField, encrypted_fields
+from exchanges.testnets import has_testnet
+
+UNREADABLE_KEYS_MESSAGE = _(
+    "The stored keys cannot be read (the encryption key that saved them is not configured, or the stored value "
+    "was damaged or moved). Enter them again."
+)
 
 
 def validate_exchange_id(value: str) -> None:
@@ -61,6 +69,15 @@ class ExchangeAccount(models.Model):
     def __str__(self) -> str:
         return f"{self.label} ({self.exchange_id}, {self.mode})"
 
+    def clean(self):
+        super().clean()
+        if self.mode == self.Mode.TESTNET and self.exchange_id and not has_testnet(self.exchange_id):
+            raise ValidationError({"mode": ValidationError(
+                _("%(exchange)s has no testnet (sandbox) that this app can reach. Use paper mode to try it "
+                  "without money, or live mode."),
+                code="no_testnet", params={"exchange": self.exchange_id},
+            )})
+
     def masked(self, field: str) -> str:
         """The masked form of one secret for display; never raises, never shows the value."""
         try:
@@ -68,6 +85,16 @@ class ExchangeAccount(models.Model):
         except Exception:
             return "(unreadable: key missing?)"
         return secret.masked() if secret else "—"
+
+    def unreadable_secrets(self) -> list[str]:
+        """Names of the stored secrets that cannot be decrypted (key removed, value damaged or moved)."""
+        unreadable = []
+        for secret_field in encrypted_fields(type(self)):
+            try:
+                getattr(self, secret_field.name)
+            except DecryptionError:
+                unreadable.append(secret_field.name)
+        return unreadable
 
     @property
     def needs_keys(self) -> bool:

@@ -2,21 +2,37 @@
 
 The associated data is ``<app_label>.<model>:<pk>:<field>``, so the model needs a primary key known
 before the first save (a UUID default does it).
+
+``account.api_key`` is the decrypted ``Secret`` (or None); the stored ciphertext lives under the field's
+attname ``api_key_ciphertext`` (same database column, ``api_key``). That split is what lets ``dumpdata``
+write the ciphertext and ``loaddata`` (a raw save) restore it as it was, without the key being present.
 """
 
-from django.core.exceptions import ImproperlyConfigured
+import re
+
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models
+from django.views.decorators.debug import sensitive_variables
 
 from exchanges.encryption import Keyring
+from tradingbot.log_redaction import register_secret
+
+# The stored form: v1$<16 hex digits of key id>$<urlsafe base64>.
+CIPHERTEXT = re.compile(r"v\d+\$[0-9a-f]{16}\$[A-Za-z0-9_=-]+")
 
 
 class Secret:
-    """A decrypted secret. ``str``/``repr`` show only a mask; ``reveal()`` is the one way to read it."""
+    """A decrypted secret. ``str``/``repr`` show only a mask; ``reveal()`` is the one way to read it.
+
+    Creating one registers the value with the log redaction (tradingbot.log_redaction), so no later log line,
+    exchange message or error report of this process carries it.
+    """
 
     __slots__ = ("_value",)
 
     def __init__(self, value: str):
         self._value = value
+        register_secret(value)
 
     def reveal(self) -> str:
         return self._value
@@ -57,21 +73,23 @@ class Ciphertext(str):
 
 
 class _SecretDescriptor:
+    """``instance.<name>``: reads decrypt the stored ciphertext; a str assigned is a new plaintext."""
+
     def __init__(self, field: "EncryptedSecretField"):
         self.field = field
 
+    @sensitive_variables()
     def __get__(self, instance, owner):
         if instance is None:
             return self
-        value = instance.__dict__.get(self.field.attname, "")
-        if isinstance(value, Ciphertext):
-            if not value:
-                return None
-            return Secret(Keyring.from_settings().decrypt(value, self.field.associated_data(instance)))
+        value = getattr(instance, self.field.attname)  # loads a deferred column
         if isinstance(value, Secret):
             return value if value else None
-        return None
+        if not value:
+            return None
+        return Secret(Keyring.from_settings().decrypt(str(value), self.field.associated_data(instance)))
 
+    @sensitive_variables()
     def __set__(self, instance, value):
         if value is None or value == "":
             value = Ciphertext("")
@@ -87,9 +105,15 @@ class _SecretDescriptor:
 class EncryptedSecretField(models.TextField):
     """Stores ``v1$keyid$...`` ciphertext; the attribute reads back as a ``Secret`` (or None)."""
 
+    def get_attname(self):
+        return f"{self.name}_ciphertext"
+
+    def get_attname_column(self):
+        return self.get_attname(), self.db_column or self.name
+
     def contribute_to_class(self, cls, name, private_only=False):
         super().contribute_to_class(cls, name, private_only)
-        setattr(cls, self.attname, _SecretDescriptor(self))
+        setattr(cls, self.name, _SecretDescriptor(self))
 
     def associated_data(self, instance) -> str:
         if instance.pk is None:
@@ -99,6 +123,21 @@ class EncryptedSecretField(models.TextField):
     def from_db_value(self, value, expression, connection):
         return Ciphertext(value or "")
 
+    def to_python(self, value):
+        """Deserialisation (loaddata) and model validation: ciphertext stays ciphertext, never a new plaintext."""
+        if isinstance(value, (Ciphertext, Secret)):
+            return value
+        if value is None or value == "":
+            return Ciphertext("")
+        if isinstance(value, str) and CIPHERTEXT.fullmatch(value):
+            return Ciphertext(value)
+        raise ValidationError(
+            "%(field)s takes an encrypted value (v1$<key id>$...), as dumpdata writes it; "
+            "enter plaintext keys through the account form instead.",
+            code="not_ciphertext", params={"field": self.name},
+        )
+
+    @sensitive_variables()
     def pre_save(self, model_instance, add):
         value = model_instance.__dict__.get(self.attname, Ciphertext(""))
         if isinstance(value, Secret):
@@ -113,7 +152,10 @@ class EncryptedSecretField(models.TextField):
 
     def value_to_string(self, obj):
         # Serialisation (dumpdata) carries ciphertext only.
-        return str(obj.__dict__.get(self.attname, ""))
+        value = self.value_from_object(obj)
+        if isinstance(value, Secret):
+            raise TypeError(f"{obj._meta.label}.{self.name} holds an unsaved plaintext: save before serialising")
+        return str(value or "")
 
     def formfield(self, **kwargs):
         return None  # never edited in clear through a ModelForm or the admin

@@ -8,7 +8,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from exchanges.forms import EXCHANGE_CHOICES, ExchangeAccountForm
-from exchanges.models import ExchangeAccount
+from exchanges.models import UNREADABLE_KEYS_MESSAGE, ExchangeAccount
 
 
 def _own_account(request, pk):
@@ -23,7 +23,11 @@ def account_list(request):
 
 @login_required
 def account_detail(request, pk):
-    return render(request, "exchanges/account_detail.html", {"account": _own_account(request, pk)})
+    account = _own_account(request, pk)
+    return render(request, "exchanges/account_detail.html", {
+        "account": account, "unreadable": bool(account.unreadable_secrets()),
+        "unreadable_message": UNREADABLE_KEYS_MESSAGE,
+    })
 
 
 @sensitive_post_parameters(*ExchangeAccountForm.SECRET_FIELDS)

@@ -15,6 +15,11 @@ EXIT_END = 5
 EXIT_REASONS = {**ex.EXIT_REASONS, EXIT_SIGNAL: "signal", EXIT_END: "end"}
 
 
+# Starting cash above this makes equity overflow to inf in the simulation (1e308 did, and the results could
+# not be stored): a trillion is beyond any account.
+MAX_CASH = 1e12
+
+
 @dataclass(frozen=True)
 class BacktestSettings:
     """Costs and exits. Fractions: fee 0.001 = 0.1 % per side; stop_loss 0.02 = 2 % below entry; 0 = off."""
@@ -35,7 +40,7 @@ class BacktestSettings:
     @staticmethod
     def errors(values: dict) -> dict[str, str]:
         """field -> message for values out of range (stops and trailing below 100 %, cash above 0)."""
-        rules = {"cash": (0.0, math.inf, False), "fee": (0.0, 0.5, True), "slippage": (0.0, 0.5, True),
+        rules = {"cash": (0.0, MAX_CASH, True), "fee": (0.0, 0.5, True), "slippage": (0.0, 0.5, True),
                  "stop_loss": (0.0, 1.0, False), "take_profit": (0.0, 100.0, True),
                  "trailing_stop": (0.0, 1.0, False), "stake": (0.0, 1.0, True)}
         errors = {}

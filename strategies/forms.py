@@ -8,7 +8,7 @@ from django.db.models import Count, Max, Min
 
 from exchanges.models import Candle
 from strategies import trade_defaults
-from strategies.backtest import BacktestSettings
+from strategies.backtest import MAX_CASH, BacktestSettings
 from strategies.models import StrategyConfig
 from strategies.registry import STRATEGIES, InvalidParameters, build_strategy, strategy_choices
 from strategies.strategy import Strategy
@@ -128,7 +128,7 @@ class BacktestForm(forms.Form):
                             widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, help_text="Last day (UTC), included; empty = to the last stored candle.",
                           widget=forms.DateInput(attrs={"type": "date"}))
-    cash = forms.FloatField(initial=float(trade_defaults.STARTING_BALANCE), min_value=0.01, max_value=1e15,
+    cash = forms.FloatField(initial=float(trade_defaults.STARTING_BALANCE), min_value=0.01, max_value=MAX_CASH,
                             help_text="Starting cash in the quote currency.")
     # Percentages, as on the bot form, with a new bot's defaults: a default backtest describes a default bot.
     fee = PercentField(label="Fee per side (%)", max_percent=50, decimal_places=3, initial=trade_defaults.FEE,

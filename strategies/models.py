@@ -85,6 +85,16 @@ class Backtest(models.Model):
     def __str__(self) -> str:
         return f"{self.strategy} on {self.exchange} {self.symbol} {self.timeframe} ({self.status})"
 
+    def clean(self):
+        super().clean()
+        from strategies.backtest import BacktestSettings
+
+        defaults = BacktestSettings().as_dict()
+        errors = BacktestSettings.errors({**defaults, **{k: v for k, v in (self.settings or {}).items()
+                                                         if k in defaults}})
+        if errors:
+            raise ValidationError({"settings": [f"{name}: {message}" for name, message in errors.items()]})
+
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)

@@ -46,3 +46,31 @@ def test_bad_encryption_key_is_refused_clearly():
         parse_key("dG9vLXNob3J0")
     with pytest.raises(ImproperlyConfigured, match="urlsafe base64"):
         parse_key("not base64 at all!!")
+
+
+def test_data_folder_and_sqlite_file_are_private(tmp_path):
+    """Issue 9, item 6: var/ and the SQLite file were created readable by every local user (umask 022)."""
+    import stat
+
+    data_dir = tmp_path / "fresh-var"
+    env = {k: v for k, v in os.environ.items() if k not in ("SQLITE_PATH", "DATABASE_URL", "CACHE_DIR", "DATA_DIR")}
+    env["DATA_DIR"] = str(data_dir)
+    result = subprocess.run(["sh", "-c", f"umask 022 && exec {PYTHON} manage.py migrate --noinput"], cwd=PROJECT_DIR,
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+    def mode(path):
+        return stat.S_IMODE(path.stat().st_mode)
+
+    assert mode(data_dir) == 0o700
+    assert mode(data_dir / "db.sqlite3") == 0o600
+    assert mode(data_dir / "local-secrets.json") == 0o600
+    for companion in data_dir.glob("db.sqlite3-*"):
+        assert mode(companion) & 0o077 == 0, companion
+    # An existing, too-open folder from an older version is tightened on start.
+    data_dir.chmod(0o755)
+    (data_dir / "db.sqlite3").chmod(0o644)
+    result = subprocess.run([PYTHON, "manage.py", "check"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert mode(data_dir) == 0o700 and mode(data_dir / "db.sqlite3") == 0o600

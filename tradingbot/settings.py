@@ -6,14 +6,18 @@ With DEBUG off the process refuses to start unless SECRET_KEY, ENCRYPTION_KEY an
 """
 
 import json
+import logging
 import os
 import re
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
+from tradingbot.file_permissions import private_dir, private_file
 from tradingbot.local_secrets import load_or_create_local_secrets
+from tradingbot.log_redaction import register_environment_secrets, register_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -59,6 +63,8 @@ def database_from_url(url: str) -> dict:
 
 DEBUG = env_bool("DEBUG", True)
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "var")).resolve()
+# The data folder holds the SQLite database, the file cache and the development keys: this user's only.
+private_dir(DATA_DIR)
 
 if DEBUG:
     # Development keys: generated once, kept in DATA_DIR (git-ignored), never committed.
@@ -80,6 +86,15 @@ else:
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Behind a reverse proxy: trust its X-Forwarded-Proto (HTTPS) and X-Forwarded-For (client address of the
+# login throttle). Off, both headers are ignored: a client could set them to anything.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+
+# Every secret of the settings is redacted from every log line (tradingbot.log_redaction); the settings'
+# own and every environment variable named like *_TOKEN, *_API_KEY, *_SECRET, *_PASSWORD.
+for _secret in (SECRET_KEY, ENCRYPTION_KEY, *ENCRYPTION_OLD_KEYS):
+    register_secret(_secret)
+register_environment_secrets(os.environ)
 
 INSTALLED_APPS = [
     "daphne",
@@ -94,7 +109,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "channels",
-    "tradingbot",  # platform-level commands (worker_alive)
+    "tradingbot",  # platform-level commands (worker_alive), private SQLite files
     "accounts",
     "exchanges",
     "strategies",
@@ -107,6 +122,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -123,6 +139,7 @@ ROOT_URLCONF = "tradingbot.urls"
 # A JSON endpoint refused by the CSRF check answers JSON too (tradingbot.json_errors).
 CSRF_FAILURE_VIEW = "tradingbot.json_errors.csrf_failure"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "tradingbot.exception_filter.AlwaysSafeExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "tradingbot.exception_filter.RedactingExceptionReporter"
 ASGI_APPLICATION = "tradingbot.asgi.application"
 WSGI_APPLICATION = None
 
@@ -145,13 +162,16 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": database_from_url(DATABASE_URL)}
+    register_secret(DATABASES["default"]["PASSWORD"])
 else:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    # SQLITE_PATH lets a process a test starts (worker, web server) open that test's database.
+    SQLITE_PATH = Path(os.environ.get("SQLITE_PATH", DATA_DIR / "db.sqlite3"))
+    if SQLITE_PATH.parent == DATA_DIR or SQLITE_PATH.parent.exists():
+        private_file(SQLITE_PATH)  # created 0600 before SQLite creates it with the umask's mode
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            # SQLITE_PATH lets a process a test starts (worker, web server) open that test's database.
-            "NAME": Path(os.environ.get("SQLITE_PATH", DATA_DIR / "db.sqlite3")),
+            "NAME": SQLITE_PATH,
             # The web server and the worker are separate processes writing one file: WAL lets readers
             # go on while one writes, and IMMEDIATE transactions plus a timeout queue the writers.
             "OPTIONS": {
@@ -166,6 +186,7 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+register_secret(unquote(urlsplit(REDIS_URL).password or ""))
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {
@@ -201,6 +222,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Refuses what the four above let through: blank or near-blank passwords, a few characters repeated,
+    # the username (or e-mail name) doubled or with a digit added.
+    {"NAME": "accounts.password_validation.MinimumStrengthValidator"},
 ]
 if env_bool("FAST_PASSWORD_HASHING", False):
     # Tests only (set by conftest.py, inherited by the servers tests start): hashing cost is not under test.
@@ -209,10 +233,44 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-# Login throttling: this many failures for one username or one address within the window
-# refuse further attempts from it until the window has passed.
+# Login throttling (accounts.throttle; the site's login and the admin's): within the window, at most
+# LOGIN_FAILURE_LIMIT failed logins per (account, address), LOGIN_ACCOUNT_FAILURE_LIMIT per account from all
+# addresses, LOGIN_ADDRESS_FAILURE_LIMIT per address over all accounts (high: behind a proxy or a NAT many
+# users share one). An attempt is reserved before the password is checked, so concurrent guesses count too.
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_ACCOUNT_FAILURE_LIMIT = int(os.environ.get("LOGIN_ACCOUNT_FAILURE_LIMIT", "20"))
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", "100"))
 LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900"))
+# Password reset requests: per e-mail address and per client address within the window.
+PASSWORD_RESET_LIMIT = int(os.environ.get("PASSWORD_RESET_LIMIT", "3"))
+PASSWORD_RESET_ADDRESS_LIMIT = int(os.environ.get("PASSWORD_RESET_ADDRESS_LIMIT", "20"))
+PASSWORD_RESET_WINDOW_SECONDS = int(os.environ.get("PASSWORD_RESET_WINDOW_SECONDS", "3600"))
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT", str(60 * 60 * 24)))  # link valid 1 day
+
+# E-mail (password resets), as Django 6.1's MAILERS. In development without EMAIL_HOST it is printed to the
+# console; with EMAIL_HOST it goes to that SMTP server (EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
+# EMAIL_USE_TLS); in production without EMAIL_HOST to the machine's own mail server on localhost:25.
+_EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+if _EMAIL_HOST or not DEBUG:
+    _LOCAL_MTA = not _EMAIL_HOST
+    _EMAIL_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    register_secret(_EMAIL_PASSWORD)
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": {
+        "host": _EMAIL_HOST or "localhost",
+        "port": int(os.environ.get("EMAIL_PORT", "25" if _LOCAL_MTA else "587")),
+        "username": os.environ.get("EMAIL_HOST_USER", ""),
+        "password": _EMAIL_PASSWORD,
+        "use_tls": env_bool("EMAIL_USE_TLS", not _LOCAL_MTA),
+        "timeout": 20,
+    }}}
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tradingbot@localhost")
+
+# An open live-update websocket re-checks its session this often (logout elsewhere, password change,
+# expired session): it is closed when the session no longer authenticates its user. A logout closes the
+# sockets of that session at once.
+LIVE_SESSION_RECHECK_SECONDS = float(os.environ.get("LIVE_SESSION_RECHECK_SECONDS", "15"))
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
@@ -236,6 +294,22 @@ STORAGES = {
 # Demo candles shipped with the project (copied from real Binance data).
 CANDLE_DATA_DIR = BASE_DIR / "exchanges" / "data"
 
+# Content-Security-Policy (Django's own middleware): scripts and styles only from our static files, no inline
+# script, no inline event handler, no inline style attribute, no eval. Page JS goes in static/js/ (see
+# docs/architecture.md, "Content-Security-Policy"). 'self' in connect-src covers the same-origin websocket.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
@@ -243,21 +317,31 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+# ccxt logs every request's headers (API keys, passphrases, Basic credentials) and urllib3 every URL (query
+# strings with signatures) at DEBUG: never below INFO, whatever LOG_LEVEL says.
+_CAPPED_LEVEL = logging.getLevelName(max(logging.INFO, logging.getLevelNamesMapping().get(LOG_LEVEL, logging.INFO)))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    # The Telegram bot token is part of every Bot API URL: no log line may carry it, at any level.
-    "filters": {"redact_telegram_token": {"()": "telegram_bot.redaction.RedactTelegramToken"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_telegram_token"]},
-    },
+    # Every registered secret is redacted from every record, whichever logger it comes from; the Telegram bot
+    # token (part of every Bot API URL) has its own filter too.
+    "filters": {"redact_secrets": {"()": "tradingbot.log_redaction.RedactSecretsFilter"},
+                "redact_telegram_token": {"()": "telegram_bot.redaction.RedactTelegramToken"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["redact_secrets", "redact_telegram_token"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own default handlers (an unfiltered console handler on "django", "django.server") would
+        # stay attached and print request errors unredacted: everything goes through the console handler above.
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
         "django.db.backends": {"level": "INFO"},
+        "ccxt": {"level": _CAPPED_LEVEL},
+        "urllib3": {"level": _CAPPED_LEVEL},
         # django-q2 logs two lines per task at INFO; bots tick every second in the demo.
         "django-q": {"level": os.environ.get("WORKER_LOG_LEVEL", "WARNING")},
         # httpx logs each request URL at INFO (a Bot API URL holds the token); python-telegram-bot logs its

@@ -29,16 +29,27 @@ def close_thread_connections():
 
 
 def session_cookie(user) -> bytes:
+    return f"sessionid={logged_in_client(user).cookies['sessionid'].value}".encode()
+
+
+def logged_in_client(user) -> Client:
     client = Client()
     client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
+    return client
 
 
-async def connect(path, user=None, origin=b"http://127.0.0.1"):
-    headers = [(b"origin", origin)]
-    if user is not None:
-        headers.append((b"cookie", await sync_to_async(session_cookie)(user)))
+async def connect(path, user=None, origin=b"http://127.0.0.1", host=b"127.0.0.1", cookie=None, scheme=None):
+    """A socket as a browser on http://127.0.0.1 opens it: Host and Origin headers, the session cookie."""
+    headers = [(b"origin", origin)] if origin is not None else []
+    if host is not None:
+        headers.append((b"host", host))
+    if cookie is None and user is not None:
+        cookie = await sync_to_async(session_cookie)(user)
+    if cookie is not None:
+        headers.append((b"cookie", cookie))
     communicator = WebsocketCommunicator(application, path, headers=headers)
+    if scheme:
+        communicator.scope["scheme"] = scheme
     connected, code = await communicator.connect(timeout=5)
     return communicator, connected, code
 
@@ -60,6 +71,98 @@ async def test_foreign_origin_is_refused():
     alice = await sync_to_async(make_user)()
     communicator, connected, code = await connect("/ws/live/", alice, origin=b"http://evil.example")
     assert not connected  # the handshake itself is refused (HTTP 403)
+
+
+async def test_origin_must_match_scheme_host_and_port():
+    """Another port of the same host is another site (any local process); so is plain http for an https site."""
+    alice = await sync_to_async(make_user)()
+    refused = [
+        dict(origin=b"http://127.0.0.1:9999", host=b"127.0.0.1"),
+        dict(origin=b"http://127.0.0.1:9999", host=b"127.0.0.1:8000"),
+        dict(origin=b"https://127.0.0.1:8000", host=b"127.0.0.1:8000"),
+        dict(origin=b"http://localhost:8000", host=b"localhost:8000", scheme="wss"),  # an https site
+        dict(origin=b"http://127.0.0.1", host=b"evil.example"),  # a Host we do not serve
+        dict(origin=b"http://127.0.0.1", host=None),
+        dict(origin=None, host=b"127.0.0.1"),
+    ]
+    for case in refused:
+        communicator, connected, _ = await connect("/ws/live/", alice, **case)
+        assert not connected, case
+    accepted = [
+        dict(origin=b"http://127.0.0.1:8000", host=b"127.0.0.1:8000"),
+        dict(origin=b"http://LOCALHOST:80", host=b"localhost"),  # the default port, either way
+        dict(origin=b"https://localhost:8443", host=b"localhost:8443", scheme="wss"),
+    ]
+    for case in accepted:
+        communicator, connected, _ = await connect("/ws/live/", alice, **case)
+        assert connected, case
+        await communicator.disconnect()
+
+
+async def test_csrf_trusted_origins_are_accepted(settings):
+    """Behind a proxy on another origin, the documented CSRF_TRUSTED_ORIGINS are the site's origins too."""
+    settings.CSRF_TRUSTED_ORIGINS = ["https://trade.example.org", "https://*.example.net"]
+    alice = await sync_to_async(make_user)()
+    for origin in (b"https://trade.example.org", b"https://app.example.net"):
+        communicator, connected, _ = await connect("/ws/live/", alice, origin=origin)
+        assert connected, origin
+        await communicator.disconnect()
+    for origin in (b"http://trade.example.org", b"https://trade.example.org:8443", b"https://example.net.evil.org"):
+        communicator, connected, _ = await connect("/ws/live/", alice, origin=origin)
+        assert not connected, origin
+
+
+async def test_logout_closes_the_sockets_of_that_session_at_once(settings):
+    settings.LIVE_SESSION_RECHECK_SECONDS = 3600  # only the logout itself can close it
+    alice = await sync_to_async(make_user)()
+    bot = await sync_to_async(make_bot)(alice)
+    client = await sync_to_async(logged_in_client)(alice)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    other_session, ok, _ = await connect("/ws/live/", alice)  # another browser of the same user
+    communicator, connected, _ = await connect(f"/ws/live/?bot={bot.pk}", cookie=cookie)
+    assert connected and ok
+    await sync_to_async(client.post)("/accounts/logout/")
+    closed = await communicator.receive_output(timeout=3)
+    assert closed == {"type": "websocket.close", "code": 4401}
+    await sync_to_async(live.publish_bot_update)(bot.pk)
+    assert await communicator.receive_nothing(timeout=0.5)
+    # The other session is not logged out and keeps its updates.
+    assert f'id="dash-bot-{bot.pk}"' in await other_session.receive_from(timeout=3)
+    await other_session.disconnect()
+
+
+async def test_password_change_elsewhere_closes_the_socket(settings):
+    settings.LIVE_SESSION_RECHECK_SECONDS = 0.2
+    alice = await sync_to_async(make_user)()
+    bot = await sync_to_async(make_bot)(alice)
+    communicator, connected, _ = await connect(f"/ws/live/?bot={bot.pk}", alice)
+    assert connected
+
+    def change_password():
+        alice.set_password("a-brand-new-password-99")
+        alice.save()
+
+    await sync_to_async(change_password)()
+    closed = await communicator.receive_output(timeout=3)
+    assert closed == {"type": "websocket.close", "code": 4401}
+
+
+async def test_a_socket_closes_when_its_session_ends_without_a_logout(settings):
+    """A session deleted (expiry, an admin, a logout in another process without Redis) ends its sockets at the
+    next re-check, and nothing is sent on them after that."""
+    settings.LIVE_SESSION_RECHECK_SECONDS = 0.3
+    alice = await sync_to_async(make_user)()
+    bot = await sync_to_async(make_bot)(alice)
+    client = await sync_to_async(logged_in_client)(alice)
+    communicator, connected, _ = await connect(
+        f"/ws/live/?bot={bot.pk}", cookie=f"sessionid={client.cookies['sessionid'].value}".encode())
+    assert connected
+    await sync_to_async(client.session.delete)()  # the session ends without a logout signal
+    message = await communicator.receive_output(timeout=3)
+    assert message == {"type": "websocket.close", "code": 4401}
+    await sync_to_async(live.publish_bot_update)(bot.pk)
+    assert await communicator.receive_nothing(timeout=0.5)
+
 
 
 async def test_foreign_or_unknown_or_bad_bot_is_refused():

@@ -184,3 +184,51 @@ def test_the_empty_form_shows_the_default_risk_settings_in_percent(alice):
     assert 'name="fee" value="0.1"' in html
     assert 'name="stop_loss_pct" value="2"' in html
     assert 'name="take_profit_pct" value="6"' in html
+
+
+@pytest.mark.parametrize(("overrides", "field", "message"), [
+    ({"replay_speed": "0"}, "replay_speed", "greater than or equal to 1"),
+    ({"replay_speed": str(2**63 - 1)}, "replay_speed", "less than or equal to 10000"),
+    ({"replay_start": "0001-01-01T00:00"}, "replay_start", "cannot start before 2009-01-01"),
+    ({"loss_cooldown_minutes": str(2**31 - 1)}, "loss_cooldown_minutes", "less than or equal to 525600"),
+    ({"max_orders_per_hour": "999999999"}, "max_orders_per_hour", "less than or equal to 10000"),
+])
+def test_out_of_range_bot_settings_are_form_errors_and_nothing_is_saved(alice, testnet_account, overrides, field,
+                                                                        message):
+    """Issue 9, item 16: replay speed 0 (the bot shows running and never ticks), a start in year 1, a speed at
+    int64 max (OverflowError in the tick) were all saved."""
+    from django.conf import settings
+
+    from exchanges.candles import read_candle_file, upsert_candles
+
+    upsert_candles("binance", "BTC/USDT", "5m", read_candle_file(
+        settings.CANDLE_DATA_DIR / "binance_BTC-USDT_5m.csv", "5m").iloc[:50])
+    strategy = make_strategy_config(alice)
+    data = form_data(testnet_account, strategy, mode="replay", **{"replay_start": "2023-01-02T18:00", **overrides})
+    form = BotForm(data, user=alice)
+    assert not form.is_valid()
+    assert message in " ".join(form.errors.get(field, [])), form.errors
+    response = logged_in(alice).post("/bots/new/", data)
+    assert response.status_code == 200 and not Bot.objects.exists()
+
+
+def test_number_inputs_carry_the_model_ranges(alice, testnet_account):
+    form = BotForm(user=alice)
+    assert 'min="1"' in str(form["replay_speed"]) and 'max="10000"' in str(form["replay_speed"])
+
+
+def test_the_model_refuses_the_ranges_from_any_door(alice, testnet_account):
+    from django.core.exceptions import ValidationError
+
+    from bots.tests.factories import make_bot
+
+    bot = make_bot(alice, account=testnet_account, mode=Bot.Mode.REPLAY, replay_start=None)
+    for changes, field in (({"replay_speed": 0}, "replay_speed"), ({"replay_start": None}, "replay_start"),
+                           ({"replay_start": timezone.now() + timedelta(days=1)}, "replay_start")):
+        for name, value in changes.items():
+            setattr(bot, name, value)
+        with pytest.raises(ValidationError) as caught:
+            bot.full_clean()
+        assert field in caught.value.message_dict
+        bot.replay_speed, bot.replay_start = 300, timezone.now() - timedelta(days=30)
+    bot.full_clean()

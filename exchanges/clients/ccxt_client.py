@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import ccxt
 from django.conf import settings
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from exchanges.candles import frame_from_ohlcv, timeframe_seconds
 from exchanges.clients.base import Balance, ExchangeClient, Market, OrderResult, Ticker, to_decimal
@@ -31,6 +32,7 @@ from exchanges.errors import (
     OrderRefused,
     TemporaryExchangeError,
 )
+from tradingbot.log_redaction import redact
 
 log = logging.getLogger(__name__)
 ORDER_TYPES = ("market", "limit", "stop_market")
@@ -44,9 +46,13 @@ def ms_to_datetime(ms) -> datetime | None:
     return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
+@sensitive_variables()
 def build_exchange(exchange_id: str, *, api_key: str = "", secret: str = "", password: str = "",
                    sandbox: bool = False, timeout: float = 10.0):
-    """A ccxt exchange with rate limiting on, spot markets only, URLs redirected by settings.CCXT_URL_OVERRIDES."""
+    """A ccxt exchange with rate limiting on, spot markets only, URLs redirected by settings.CCXT_URL_OVERRIDES.
+
+    sandbox=True on an exchange without a testnet URL is an ExchangeError (ccxt itself would raise a TypeError).
+    """
     config = {
         "enableRateLimit": True,
         "timeout": int(timeout * 1000),
@@ -60,6 +66,8 @@ def build_exchange(exchange_id: str, *, api_key: str = "", secret: str = "", pas
         config["password"] = password
     exchange = getattr(ccxt, exchange_id)(config)
     if sandbox:
+        if not exchange.urls.get("test"):
+            raise ExchangeError(f"{exchange_id} has no testnet (sandbox) in ccxt: use a live or paper account")
         exchange.set_sandbox_mode(True)
     override = settings.CCXT_URL_OVERRIDES.get(exchange_id)
     if override:
@@ -76,14 +84,15 @@ def _redirect(urls, base: str):
 
 
 def exchange_reason(exc: Exception) -> str:
-    """The exchange's own words from a ccxt error, without URLs or query strings (which carry signatures)."""
-    text = str(exc)
+    """The exchange's own words from a ccxt error, without URLs or query strings (which carry signatures), and
+    with every known secret redacted (an exchange or proxy that echoes the request echoes the API key)."""
+    text = redact(str(exc))
     match = re.search(r"\{.*\}", text, re.S)
     if match:
         try:
             body = json.loads(match.group(0))
             if isinstance(body, dict) and body.get("msg"):
-                return str(body["msg"])
+                return redact(str(body["msg"]))[:300]
         except ValueError:
             pass
     text = re.sub(r"https?://\S+", "", text)
@@ -91,6 +100,7 @@ def exchange_reason(exc: Exception) -> str:
 
 
 class CcxtClient(ExchangeClient):
+    @sensitive_variables()
     def __init__(self, account, *, retries: int = 3, backoff: float = 0.5, timeout: float = 10.0, exchange=None):
         self.account = account
         self.exchange_id = account.exchange_id

@@ -121,3 +121,57 @@ def test_bad_arguments_are_clear(tmp_path):
     with pytest.raises(CommandError, match="no such file"):
         run(str(tmp_path / "missing.csv"), "--exchange", "binance", "--symbol", "BTC/USDT", "--timeframe", "5m")
     assert Candle.objects.count() == 0
+
+
+# --- issue 9, item 17 and issue 11: bad input is a clear error and nothing is stored ---
+
+def refused(tmp_path, *args) -> str:
+    with pytest.raises(CommandError) as caught:
+        run(*args)
+    assert Candle.objects.count() == 0
+    return str(caught.value)
+
+
+def test_deeply_nested_json_is_refused_not_a_traceback(tmp_path):
+    path = tmp_path / "nested.json"
+    path.write_text("[" * 200_000 + "]" * 200_000)
+    message = refused(tmp_path, str(path), "--exchange", "binance", "--symbol", "BTC/USDT", "--timeframe", "5m")
+    assert "nothing imported" in message and "JSON nested too deeply" in message
+
+
+@pytest.mark.parametrize("suffix", ["csv", "json"])
+def test_bad_utf8_is_refused_with_its_line(tmp_path, suffix):
+    path = tmp_path / f"latin1.{suffix}"
+    if suffix == "csv":
+        path.write_bytes(GOOD.encode() + b"1700000400000,11,12,10,11,1\n1700000700000,11,12,10,11,1 caf\xe9\n")
+        line = "line 5"
+    else:
+        path.write_bytes(b'[[1699999800000, 10, 11, 9, 10.5, 3],\n [1700000100000, 10.5, 12, 10, 11, "\xff"]]')
+        line = "line 2"
+    message = refused(tmp_path, str(path), "--exchange", "binance", "--symbol", "BTC/USDT", "--timeframe", "5m")
+    assert f"{line}: is not UTF-8 text (byte 0x" in message
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--symbol", "BTC/" + "U" * 60, "--symbol 'BTC/UUUUUUUUUUUUUUUU'... is 64 characters long; at most 30"),
+    ("--exchange", "b" * 51, "--exchange 'bbbbbbbbbbbbbbbbbbbb'... is 51 characters long; at most 50"),
+    ("--symbol", "BTC/US\x00DT", "contains spaces or control characters"),
+])
+def test_names_too_long_for_their_column_are_refused(tmp_path, option, value, message):
+    """On PostgreSQL an over-long --symbol was a DataError traceback; SQLite stored it over-length."""
+    path = tmp_path / "ok.csv"
+    path.write_text(GOOD)
+    args = {"--exchange": "binance", "--symbol": "BTC/USDT", "--timeframe": "5m", option: value}
+    assert message in refused(tmp_path, str(path), *[x for pair in args.items() for x in pair])
+
+
+def test_a_file_whose_spacing_is_not_the_timeframe_is_refused(tmp_path):
+    """15-minute candles labelled 5m: every timestamp is on a 5m boundary, but no two rows are 5 minutes apart."""
+    rows = [f"{1699999200000 + n * 900_000},10,11,9,10.5,3" for n in range(20)]
+    path = tmp_path / "15m.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    message = refused(tmp_path, str(path), "--exchange", "binance", "--symbol", "BTC/USDT", "--timeframe", "5m")
+    assert "the rows are 15m apart (the most common spacing), never 5m" in message and "--timeframe" in message
+    # The same file as 15m imports; a 5m file with gaps still imports as 5m.
+    out = run(str(path), "--exchange", "binance", "--symbol", "BTC/USDT", "--timeframe", "15m")
+    assert "20 candles imported" in out

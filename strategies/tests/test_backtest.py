@@ -267,3 +267,19 @@ def test_kernel_equals_a_plain_loop_on_real_data_with_every_exit(name):
     assert [(times[a], times[b], pytest.approx(p, rel=1e-12), r) for a, b, p, r in expected] == got
     assert {"signal", "stop_loss", "take_profit", "trailing_stop"} <= {r for *_, r in expected}
     assert result.metrics["end_equity"] == pytest.approx(final_cash, rel=1e-10)
+
+
+@pytest.mark.django_db
+def test_a_backtest_row_with_out_of_range_settings_does_not_validate(django_user_model):
+    from django.core.exceptions import ValidationError
+
+    from strategies.models import Backtest
+
+    owner = django_user_model.objects.create_user("owner", password="owner-password-1234")
+    run = Backtest(owner=owner, strategy="rsi_cross", params={"rsi_period": 14}, exchange="binance",
+                   symbol="BTC/USDT", timeframe="5m",
+                   settings={"cash": 1e308})
+    with pytest.raises(ValidationError, match="cash: must be above 0 and at most 1e"):
+        run.full_clean()
+    run.settings = {"cash": 5000.0, "fee": 0.001}
+    run.full_clean()

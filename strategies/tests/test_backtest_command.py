@@ -98,6 +98,7 @@ class TestBadInput:
             (["--strategy", "rsi_cross", "--csv", BTC, "--param", "rsi_period"], "must look like NAME=VALUE"),
             (["--strategy", "rsi_cross", "--csv", BTC, "--stop-loss", "1.5"], "stop-loss"),
             (["--strategy", "rsi_cross", "--csv", BTC, "--fee", "-1"], "fee"),
+            (["--strategy", "rsi_cross", "--csv", BTC, "--cash", "1e308"], "cash: must be above 0 and at most 1e"),
             (["--strategy", "rsi_cross"], "no data"),
             (["--strategy", "rsi_cross", "--csv", BTC, "--exchange", "binance"], "not both"),
             (["--strategy", "rsi_cross", "--csv", BTC, "--since", "yesterday"], "--since 'yesterday'"),
@@ -116,6 +117,18 @@ class TestBadInput:
         assert done.stdout == ""
         assert done.stderr.strip().count("\n") == 0
         assert "candles.csv, line 3: high 'abc' is not a number" in done.stderr
+
+    def test_nested_json_and_bad_utf8_from_the_shell_are_one_line(self, tmp_path):
+        """Issue 9, item 17: deeply nested JSON was a RecursionError traceback; bad UTF-8 had no line number."""
+        nested = write(tmp_path, "[" * 100_000 + "]" * 100_000, name="nested.json")
+        done = manage("--strategy", "rsi_cross", "--csv", nested)
+        assert done.returncode == 2 and done.stderr.strip().count("\n") == 0, done.stderr[-2000:]
+        assert "nested.json: JSON nested too deeply" in done.stderr and "Traceback" not in done.stderr
+        latin = tmp_path / "latin.csv"
+        latin.write_bytes((HEADER + "1672677900000,16700,16710,16690,16705,1.5\n").encode()
+                          + b"1672678200000,16705,16710,16690,16705,1.5 \xe9\n")
+        done = manage("--strategy", "rsi_cross", "--csv", str(latin))
+        assert done.returncode == 2 and "latin.csv, line 3: is not UTF-8 text" in done.stderr
 
     def test_bad_argument_from_the_shell_is_one_line(self):
         done = manage("--strategy", "rsi_cross", "--csv", BTC, "--cash", "lots")

@@ -146,6 +146,8 @@ class TestBacktestPages:
     @pytest.mark.parametrize(("field", "value", "message"), [
         ("stop_loss", "100", "less than or equal to 99.99"), ("fee", "-0.1", "greater than or equal to 0"),
         ("stake", "0", "greater than or equal to 0.01"), ("end", "2022-01-01", "before the first day"),
+        # Issue 9, item 16: cash 1e308 overflowed the simulation and the results could not be stored.
+        ("cash", "1e308", "less than or equal to 1000000000000"), ("cash", "1e13", "less than or equal to"),
     ])
     def test_bad_settings_are_form_errors(self, client, alice, btc_candles, field, value, message):
         response = client.post(reverse("strategies:backtest_new"),

@@ -178,6 +178,17 @@ def page(chromium):
         context.close()
 
 
+def wait_for_js(page, expression: str, timeout: float = 10_000) -> None:
+    """Wait until a JS expression is truthy in the page. Playwright's wait_for_function compiles its predicate
+    with eval inside the page, which the site's Content-Security-Policy (no 'unsafe-eval') refuses;
+    page.evaluate goes through the devtools protocol, which the policy does not govern."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout / 1000:g} s: {expression}")
+        time.sleep(0.05)
+
+
 def screenshot(page, name: str, full_page: bool = True) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

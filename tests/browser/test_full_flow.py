@@ -14,7 +14,7 @@ from bots import live
 from bots.models import Bot, Fill
 from exchanges.candles import load_candles, read_candle_file, upsert_candles
 from strategies.registry import build_strategy
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, wait_for_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -141,15 +141,14 @@ def test_sign_up_to_a_live_trading_replay_bot(web_server, worker, page):
     booked = time.monotonic()
     page.wait_for_selector(f"#fill-{fill.pk}", timeout=2000)
     assert time.monotonic() - booked < 2.0
-    page.wait_for_function(
-        f"document.querySelector('#bot-{bot.pk}-stats [data-field=fill-count]').innerText !== '0'", timeout=2000)
+    wait_for_js(page, f"document.querySelector('#bot-{bot.pk}-stats [data-field=fill-count]').innerText !== '0'",
+                timeout=2000)
     total_pnl = page.inner_text(f"#bot-{bot.pk}-stats [data-field=total-pnl]")
     assert total_pnl.endswith("USDT")
     assert page.evaluate("window.__sameDocument") is True
     # P&L moves with later ticks too (the replay runs on; its equity follows the price).
-    page.wait_for_function(
-        f"document.querySelector('#bot-{bot.pk}-stats [data-field=equity]').innerText !== '10,000.00 USDT'",
-        timeout=20_000)
+    wait_for_js(page, f"document.querySelector('#bot-{bot.pk}-stats [data-field=equity]').innerText !== "
+                      "'10,000.00 USDT'", timeout=20_000)
     screenshot(page, "flow-06-bot-trading")
 
     # Stop it (the page asks for confirmation; the fixture accepts).

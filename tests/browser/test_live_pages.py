@@ -12,7 +12,7 @@ from bots import live
 from bots.models import Bot, PnLSnapshot
 from bots.tests.test_live import make_bot, make_user
 from bots.tests.test_views import add_trade
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, screenshot, wait_for_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -81,10 +81,8 @@ def test_dashboard_updates_live_and_fits_a_phone(web_server, chromium):
         log_in(page, web_server.url, alice)
         page.wait_for_selector("#live-state.live-on")
         tick(bot, "9950.25", "19900", datetime(2026, 11, 20, 12, 5, tzinfo=UTC))
-        page.wait_for_function(
-            f"document.querySelector('#dash-bot-{bot.pk} [data-field=total-pnl]').innerText.includes('-49.75 USDT')",
-            timeout=2000,
-        )
+        wait_for_js(page, f"document.querySelector('#dash-bot-{bot.pk} [data-field=total-pnl]').innerText"
+                          ".includes('-49.75 USDT')", timeout=2000)
         assert "19,900.00 USDT" in page.inner_text("#dash-trades")
         # A bot created after the page was rendered shows up with its first update.
         newcomer = make_bot(alice, name="newcomer", symbol="ETH/BTC", starting_balance=Decimal("1"))

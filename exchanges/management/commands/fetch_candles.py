@@ -9,7 +9,7 @@ import ccxt
 import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
-from exchanges.candles import find_gaps, last_candle_time, timeframe_seconds, upsert_candles
+from exchanges.candles import find_gaps, last_candle_time, series_name_problem, timeframe_seconds, upsert_candles
 from exchanges.clients.ccxt_client import CcxtClient, build_exchange
 from exchanges.errors import ExchangeError
 from exchanges.models import ExchangeAccount
@@ -46,6 +46,9 @@ class Command(BaseCommand):
             step = timedelta(seconds=timeframe_seconds(timeframe))
         except ValueError as exc:
             raise CommandError(str(exc))
+        problem = series_name_problem(exchange, symbol, timeframe)
+        if problem:
+            raise CommandError(f"--{problem}")
         if "/" not in symbol:
             raise CommandError(f"--symbol {symbol!r} must look like BASE/QUOTE, e.g. BTC/USDT")
         if page <= 0:

@@ -7,6 +7,7 @@ from exchanges.candles import (
     demo_files,
     find_gaps,
     read_candle_file,
+    series_name_problem,
     timeframe_seconds,
     upsert_candles,
 )
@@ -40,6 +41,9 @@ class Command(BaseCommand):
             timeframe_seconds(options["timeframe"])
         except ValueError as exc:
             raise CommandError(str(exc))
+        problem = series_name_problem(options["exchange"], options["symbol"], options["timeframe"])
+        if problem:
+            raise CommandError(f"refused, nothing imported: --{problem}")
         if "/" not in options["symbol"]:
             raise CommandError(f"--symbol {options['symbol']!r} must look like BASE/QUOTE, e.g. BTC/USDT")
         self.import_file(options["path"], options["exchange"], options["symbol"], options["timeframe"])

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
-from exchanges.candles import CandleFileError, load_candles, read_candle_file
+from exchanges.candles import CandleFileError, load_candles, read_candle_file, series_name_problem
 from strategies.backtest import BacktestSettings, backtest_strategy
 from strategies.registry import STRATEGIES, InvalidParameters, build_strategy
 
@@ -113,6 +113,9 @@ class Command(BaseCommand):
             source = options["csv"]
         elif all(stored):
             exchange, symbol, timeframe = stored
+            problem = series_name_problem(exchange, symbol, timeframe)
+            if problem:
+                fail(f"--{problem}")
             candles = load_candles(exchange, symbol, timeframe, start=since, end=until)
             source = f"{exchange} {symbol} {timeframe} (stored)"
         else:

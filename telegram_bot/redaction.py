@@ -4,7 +4,12 @@ httpx, python-telegram-bot and its exceptions (InvalidToken) all print URLs or t
 import logging
 from urllib.parse import quote
 
-MASK = "<telegram-token>"
+from tradingbot.log_redaction import REDACTED
+from tradingbot.log_redaction import redact as redact_registered
+
+# The same mask as every other secret (tradingbot.log_redaction, whose filter also sits on the handlers): this
+# filter is the second line of defence, for a token set after start-up (tests) or in a form it does not know.
+MASK = REDACTED
 
 
 def _secret_forms() -> list[str]:
@@ -25,6 +30,7 @@ def redact(text: str) -> str:
     """`text` with the configured token (and its secret part, and its URL-encoded form) masked."""
     if not text:
         return text
+    text = redact_registered(text)
     for form in _secret_forms():
         text = text.replace(form, MASK)
     return text

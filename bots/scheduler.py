@@ -67,11 +67,19 @@ def claim_due_bots(now: datetime | None = None, limit: int = 1000) -> list[tuple
 
 
 def wall_time_of(bot: Bot, exchange_time: datetime) -> datetime:
-    """When, by the wall clock, the bot's exchange clock shows `exchange_time`."""
+    """When, by the wall clock, the bot's exchange clock shows `exchange_time`.
+
+    A replay bot's next candle is the next stored one: when the candle closing at `exchange_time` is
+    missing (a gap in the stored candles), the bot is next due when the following stored candle closes.
+    """
     if bot.mode != Bot.Mode.REPLAY:
         return exchange_time + EXCHANGE_PUBLISH_DELAY
     if bot.replay_started_at is None or not bot.replay_speed:
         return timezone.now() + timedelta(days=3650)  # a frozen replay clock never reaches it
+    from exchanges.clients.replay import first_close_at_or_after
+
+    exchange_time = first_close_at_or_after(bot.exchange_account.exchange_id, bot.symbol, bot.timeframe,
+                                            exchange_time)
     ahead = exchange_time - bot.replay_start - (bot.replay_offset or timedelta(0))
     return bot.replay_started_at + ahead / bot.replay_speed
 

@@ -86,6 +86,7 @@ def last_closed_candle(now: datetime, timeframe: str) -> datetime:
 def client_for_bot(bot: Bot):
     """The exchange client a bot trades through: its own simulated wallet for replay and paper."""
     from exchanges.clients import ReplayClock, client_for
+    from exchanges.clients.replay import CandleCursor
 
     account = bot.exchange_account
     if bot.mode == Bot.Mode.LIVE:
@@ -93,15 +94,13 @@ def client_for_bot(bot: Bot):
     options = {"wallet_key": bot.wallet_key, "starting_balance": bot.starting_balance, "fee": float(bot.fee),
                "quote_currency": bot.symbol.split("/")[-1], "timeframe": bot.timeframe}
     if bot.mode == Bot.Mode.REPLAY:
-        clock = ReplayClock(start=bot.replay_start, speed=bot.replay_speed,
-                            wall_start=bot.replay_started_at, offset=bot.replay_offset)
-        if bot.last_candle_at is not None:
-            # One candle per tick, in order: the clock stops at the close of the next unprocessed candle,
-            # so a bot that fell behind (a gap between dispatcher rounds, a restart) replays every candle
-            # it missed, with the backtester's fills, instead of jumping to the newest one.
-            next_close = bot.last_candle_at + 2 * timedelta(seconds=_tf_seconds(bot.timeframe))
-            clock = ReplayClock.fixed(min(clock.now(), next_close))
-        options["replay"] = clock
+        options["replay"] = ReplayClock(start=bot.replay_start, speed=bot.replay_speed,
+                                        wall_start=bot.replay_started_at, offset=bot.replay_offset)
+        # One stored candle per tick, in order (see ReplayClient): a bot that fell behind (a gap between
+        # dispatcher rounds, a restart) or started late replays every candle it missed, with the backtester's
+        # fills, instead of jumping to the newest one; a gap in the stored candles is skipped as the
+        # backtester skips it.
+        options["cursor"] = CandleCursor(bot.symbol, bot.last_candle_at)
     return client_for(account, mode=bot.mode, **options)
 
 

@@ -117,16 +117,17 @@ def tick_bot(bot_id: int, lease: datetime | None = None) -> TickResult:
     """
     started = time.perf_counter()
     now = timezone.now()
-    token = _renew(bot_id, lease, now)
-    if token is None:
+    held = _renew(bot_id, lease, now)
+    if held is None:
         return TickResult(bot_id, "busy")
     crashpoint("tick_claimed")
     try:
         bot = Bot.objects.select_related("exchange_account", "strategy", "owner").get(pk=bot_id)
     except Bot.DoesNotExist:
+        held.release(None)
         return TickResult(bot_id, "inactive")
     if bot.status not in scheduler.ACTIVE:
-        scheduler.release(bot_id, token, None)
+        held.release(None)
         return TickResult(bot_id, "inactive")
     result = TickResult(bot_id, "ticked")
     status = bot.status
@@ -159,7 +160,7 @@ def tick_bot(bot_id: int, lease: datetime | None = None) -> TickResult:
             except Exception:
                 log.warning("closing the exchange client of bot %s failed", bot_id, exc_info=True)
     crashpoint("before_release")
-    scheduler.release(bot_id, token, next_due)
+    held.release(next_due)
     publishing = time.perf_counter()
     publish(bot_id, force=bool(result.orders) or result.outcome in ("error", "retry") or bot.status != status)
     result.publish_seconds = time.perf_counter() - publishing
@@ -184,12 +185,9 @@ def publish(bot_id: int, force: bool = False) -> bool:
     return True
 
 
-def _renew(bot_id: int, lease: datetime | None, now: datetime) -> datetime | None:
-    if lease is None:
-        return scheduler.claim_any(bot_id, now)
-    token = now + scheduler.LEASE
-    changed = Bot.objects.filter(pk=bot_id, lease_until=lease).update(lease_until=token)
-    return token if changed == 1 else None
+def _renew(bot_id: int, lease: datetime | None, now: datetime) -> "scheduler.Lease | None":
+    """The lease the tick runs under (renewed in the background until released; see bots.scheduler)."""
+    return scheduler.hold(bot_id, lease, now)
 
 
 def _event(bot: Bot, kind: str, message: str, data: dict | None = None, *, exchange_time: datetime | None = None,

@@ -263,3 +263,18 @@ except ValueError as exc:
 # candle fetch per symbol shared by its bots), or enqueues one django-q2 task per tick (0: spreads live
 # bots over every worker, so one slow exchange holds up only its own bots).
 BOTS_TICK_INLINE = env_bool("BOTS_TICK_INLINE", True)
+
+
+# --- The channel layer's Redis connections and the worker (issue 16) ---
+if REDIS_URL:
+    # channels-redis reads a channel with a 5 s blocking BZPOPMIN, and redis-py 8's default socket timeout is
+    # 5 s too: the read of an idle websocket's channel raced the timeout and lost (TimeoutError, daphne closed
+    # the socket with 1011). The socket timeout must be well above the blocking read; keepalive and a
+    # health check find a dead connection instead.
+    CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [{
+        "address": REDIS_URL,
+        "socket_timeout": 30,
+        "socket_connect_timeout": 5,
+        "socket_keepalive": True,
+        "health_check_interval": 30,
+    }]

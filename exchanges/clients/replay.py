@@ -85,15 +85,15 @@ class ReplayClient(SimulatedExchange):
             n = stored.filter(time__lte=start - tf).order_by("-time").first() or stored.order_by("time").first()
             if n is None:
                 return real  # nothing stored: the tick says so
+            upcoming = [n, *stored.filter(time__gt=n).order_by("time")[:1]]
         else:
-            upcoming = list(stored.filter(time__gt=last).order_by("time")[:1])
+            upcoming = list(stored.filter(time__gt=last).order_by("time")[:2])  # one query per tick
             if not upcoming:
                 return min(real, last + 2 * tf)
             n = upcoming[0]
             if real < n + tf:
                 return min(real, last + tf)
-        after = stored.filter(time__gt=n).order_by("time").first()
-        return after if after is not None else n + tf
+        return upcoming[1] if len(upcoming) > 1 else n + tf
 
     def _order_time(self):
         return floor_time(self.now(), self.step)

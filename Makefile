@@ -49,15 +49,19 @@ setup: $(VENV)/.runtime-installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py setup_demo
 
+# Ctrl-C (or SIGTERM) stops web and worker once: the trap resets itself before it signals the two by their
+# pids (never `kill 0`, which signals this shell too and re-enters the trap), then waits for them. If either
+# stops on its own, the other is stopped too and its exit status is make's.
 run:
 	@echo ""
 	@echo "  Tradingbot is starting at http://$(HOST):$(PORT)/  (Ctrl-C stops web and worker)"
 	@if [ -n "$(RUN_NOTE)" ]; then echo "  $(RUN_NOTE)"; fi
 	@echo ""
-	@trap 'kill 0' INT TERM; \
-	$(PY) manage.py qcluster & \
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) tradingbot.asgi:application & \
-	wait
+	@trap 'trap - INT TERM; kill -TERM $$worker $$web 2>/dev/null; wait $$worker $$web; exit 130' INT TERM; \
+	$(PY) manage.py worker & worker=$$!; \
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) tradingbot.asgi:application & web=$$!; \
+	wait -n $$worker $$web; status=$$?; \
+	trap - INT TERM; kill -TERM $$worker $$web 2>/dev/null; wait $$worker $$web; exit $$status
 
 demo: setup
 	@$(MAKE) --no-print-directory run RUN_NOTE="Demo login: demo / demo-trader-2026"

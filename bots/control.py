@@ -4,10 +4,12 @@ Each change is a conditional UPDATE from the states it is allowed from (so it ca
 state it did not expect), an audit event naming who did it, and a live update for the pages.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from bots.models import Bot, BotEvent
 
@@ -68,7 +70,9 @@ def _who(actor, source: str) -> str:
 
 
 def start_bot(bot: Bot, *, actor=None, source: str = "web") -> Bot:
-    """stopped/error -> running. The first tick reconciles open orders and the position with the exchange."""
+    """stopped/error -> running. The first tick reconciles open orders and the position with the exchange.
+    A replay that would start before its strategy has enough history starts at the first candle that has it
+    (and the status says so)."""
     problem = start_problem(bot)
     if problem:
         raise BotControlError(problem)
@@ -80,7 +84,47 @@ def start_bot(bot: Bot, *, actor=None, source: str = "web") -> Bot:
     }
     if bot.mode == Bot.Mode.REPLAY:
         fields["replay_started_at"] = now
+        moved = replay_start_with_warmup(bot)
+        if moved is not None:
+            fields.update(replay_start=moved.start, replay_offset=None)
+            fields["status_reason"] += " " + moved.message
     return _change(bot, START_FROM, fields, BotEvent.Kind.START, fields["status_reason"], actor=actor, source=source)
+
+
+@dataclass(frozen=True)
+class MovedStart:
+    start: datetime
+    message: str
+
+
+def replay_start_with_warmup(bot: Bot) -> MovedStart | None:
+    """Where a replay that has not processed a candle yet must start so that its first candle has the
+    strategy's warm-up history (`Strategy.warmup` candles, itself included) among the stored candles; None
+    when its start is fine as it is (or there is nothing to decide it from: the first tick reports that)."""
+    if bot.mode != Bot.Mode.REPLAY or bot.replay_start is None or bot.last_candle_at is not None:
+        return None
+    try:
+        warmup = bot.strategy.build().warmup
+    except Exception:  # invalid settings: the first tick says so
+        return None
+    from exchanges.candles import timeframe_seconds
+    from exchanges.models import Candle
+
+    stored = (Candle.objects.filter(exchange=bot.exchange_account.exchange_id, symbol=bot.symbol,
+                                    timeframe=bot.timeframe).order_by("time").values_list("time", flat=True))
+    nth = list(stored[warmup - 1:warmup])
+    if not nth:
+        return None  # fewer stored candles than the warm-up: the replay uses what there is
+    # The first tick processes the candle that has closed when the replay clock starts.
+    earliest = nth[0] + timedelta(seconds=timeframe_seconds(bot.timeframe))
+    if bot.replay_start + (bot.replay_offset or timedelta(0)) >= earliest:
+        return None
+    first = stored.first()
+    return MovedStart(earliest, _(
+        "The stored candles begin at %(first)s and the strategy needs %(warmup)s candles of history, so the "
+        "replay starts at %(start)s instead of %(asked)s.") % {
+        "first": f"{first:%Y-%m-%d %H:%M} UTC", "warmup": warmup, "start": f"{earliest:%Y-%m-%d %H:%M} UTC",
+        "asked": f"{bot.replay_start:%Y-%m-%d %H:%M} UTC"})
 
 
 def start_problem(bot: Bot) -> str:

@@ -87,6 +87,7 @@ def last_closed_candle(now: datetime, timeframe: str) -> datetime:
 def client_for_bot(bot: Bot):
     """The exchange client a bot trades through: its own simulated wallet for replay and paper."""
     from exchanges.clients import ReplayClock, client_for
+    from exchanges.clients.replay import CandleCursor
 
     account = bot.exchange_account
     if bot.mode == Bot.Mode.LIVE:
@@ -94,15 +95,13 @@ def client_for_bot(bot: Bot):
     options = {"wallet_key": bot.wallet_key, "starting_balance": bot.starting_balance, "fee": float(bot.fee),
                "quote_currency": bot.symbol.split("/")[-1], "timeframe": bot.timeframe}
     if bot.mode == Bot.Mode.REPLAY:
-        clock = ReplayClock(start=bot.replay_start, speed=bot.replay_speed,
-                            wall_start=bot.replay_started_at, offset=bot.replay_offset)
-        if bot.last_candle_at is not None:
-            # One candle per tick, in order: the clock stops at the close of the next unprocessed candle,
-            # so a bot that fell behind (a gap between dispatcher rounds, a restart) replays every candle
-            # it missed, with the backtester's fills, instead of jumping to the newest one.
-            next_close = bot.last_candle_at + 2 * timedelta(seconds=_tf_seconds(bot.timeframe))
-            clock = ReplayClock.fixed(min(clock.now(), next_close))
-        options["replay"] = clock
+        options["replay"] = ReplayClock(start=bot.replay_start, speed=bot.replay_speed,
+                                        wall_start=bot.replay_started_at, offset=bot.replay_offset)
+        # One stored candle per tick, in order (see ReplayClient): a bot that fell behind (a gap between
+        # dispatcher rounds, a restart) or started late replays every candle it missed, with the backtester's
+        # fills, instead of jumping to the newest one; a gap in the stored candles is skipped as the
+        # backtester skips it.
+        options["cursor"] = CandleCursor(bot.symbol, bot.last_candle_at)
     return client_for(account, mode=bot.mode, **options)
 
 
@@ -119,16 +118,17 @@ def tick_bot(bot_id: int, lease: datetime | None = None) -> TickResult:
     """
     started = time.perf_counter()
     now = timezone.now()
-    token = _renew(bot_id, lease, now)
-    if token is None:
+    held = _renew(bot_id, lease, now)
+    if held is None:
         return TickResult(bot_id, "busy")
     crashpoint("tick_claimed")
     try:
         bot = Bot.objects.select_related("exchange_account", "strategy", "owner").get(pk=bot_id)
     except Bot.DoesNotExist:
+        held.release(None)
         return TickResult(bot_id, "inactive")
     if bot.status not in scheduler.ACTIVE:
-        scheduler.release(bot_id, token, None)
+        held.release(None)
         return TickResult(bot_id, "inactive")
     result = TickResult(bot_id, "ticked")
     status = bot.status
@@ -161,7 +161,7 @@ def tick_bot(bot_id: int, lease: datetime | None = None) -> TickResult:
             except Exception:
                 log.warning("closing the exchange client of bot %s failed", bot_id, exc_info=True)
     crashpoint("before_release")
-    scheduler.release(bot_id, token, next_due)
+    held.release(next_due)
     publishing = time.perf_counter()
     publish(bot_id, force=bool(result.orders) or result.outcome in ("error", "retry") or bot.status != status)
     result.publish_seconds = time.perf_counter() - publishing
@@ -186,12 +186,9 @@ def publish(bot_id: int, force: bool = False) -> bool:
     return True
 
 
-def _renew(bot_id: int, lease: datetime | None, now: datetime) -> datetime | None:
-    if lease is None:
-        return scheduler.claim_any(bot_id, now)
-    token = now + scheduler.LEASE
-    changed = Bot.objects.filter(pk=bot_id, lease_until=lease).update(lease_until=token)
-    return token if changed == 1 else None
+def _renew(bot_id: int, lease: datetime | None, now: datetime) -> "scheduler.Lease | None":
+    """The lease the tick runs under (renewed in the background until released; see bots.scheduler)."""
+    return scheduler.hold(bot_id, lease, now)
 
 
 def _event(bot: Bot, kind: str, message: str, data: dict | None = None, *, exchange_time: datetime | None = None,

@@ -51,7 +51,7 @@ def crash_each(env: dict, bots: dict[str, Bot]) -> None:
     for point, proc in procs.items():
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == -signal.SIGKILL, f"{point}: exited {proc.returncode}\n{out}\n{err[-2000:]}"
-    # A killed worker's lease ends by itself after scheduler.LEASE (150 s); skip that wait.
+    # A killed worker's lease ends by itself after scheduler.LEASE (20 s); skip that wait.
     Bot.objects.update(lease_until=timezone.now() - timedelta(seconds=1), next_tick_at=None)
 
 

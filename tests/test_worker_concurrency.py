@@ -32,12 +32,13 @@ def test_two_dispatchers_never_double_a_tick():
     start = load_candles("binance", "BTC/USDT", "5m").index[500].to_pydatetime()
     owner = make_user()
     account, config = make_account(owner), make_strategy_config(owner)
-    # Both workers start a moment from now, with every replay clock already 100 candles in: plenty due at once.
+    # Both workers start a moment from now, with every replay clock already 100 candles past the last candle
+    # each bot processed: plenty due at once (a replay bot catches up one candle per tick).
     wall = timezone.now() + timedelta(seconds=3)
     for k in range(BOTS):
         make_bot(owner, name=f"bot {k}", account=account, strategy=config, mode=Bot.Mode.REPLAY,
                  status=Bot.Status.RUNNING, replay_start=start, replay_speed=600, replay_started_at=wall,
-                 replay_offset=timedelta(minutes=500), max_open_positions=0)
+                 replay_offset=timedelta(minutes=500), last_candle_at=start, max_open_positions=0)
     env = env_for_test_database()
     workers = [subprocess.Popen([PYTHON, "manage.py", "shell", "-c", DISPATCH], cwd=PROJECT_DIR, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]

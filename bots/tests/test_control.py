@@ -78,3 +78,32 @@ def test_replay_clock_runs_at_speed_and_stands_still_while_paused():
     assert frozen >= start and control.replay_now(bot, timezone.now() + timedelta(hours=1)) == frozen
     control.resume_bot(bot)
     assert control.replay_now(bot, bot.replay_started_at) == frozen
+
+
+def test_a_replay_starting_before_the_strategys_history_starts_at_the_first_candle_with_it_and_says_so():
+    from django.conf import settings
+
+    from bots import tick
+    from exchanges.candles import load_candles, read_candle_file, upsert_candles
+    from strategies.registry import build_strategy
+
+    upsert_candles("binance", "BTC/USDT", "5m",
+                   read_candle_file(settings.CANDLE_DATA_DIR / "binance_BTC-USDT_5m.csv", "5m").iloc[:600])
+    candles = load_candles("binance", "BTC/USDT", "5m")
+    warmup = build_strategy("rsi_cross").warmup
+    alice = make_user()
+    bot = make_bot(alice, mode=Bot.Mode.REPLAY, replay_start=candles.index[0] - timedelta(days=3))
+    control.start_bot(bot, actor=alice)
+    earliest = candles.index[warmup - 1] + timedelta(minutes=5)
+    assert bot.status == Bot.Status.RUNNING and bot.replay_start == earliest and bot.replay_offset is None
+    assert f"replay starts at {earliest:%Y-%m-%d %H:%M} UTC" in bot.status_reason
+    assert f"needs {warmup} candles of history" in BotEvent.objects.get(bot=bot, kind="start").message
+    Bot.objects.filter(pk=bot.pk).update(replay_started_at=None)  # the clock stands at the start
+    result = tick.tick_bot(bot.pk)
+    assert (result.outcome, result.candle_at) == ("ticked", candles.index[warmup - 1])
+    assert "warming up" not in BotEvent.objects.filter(bot=bot).values_list("message", flat=True)
+
+    # A start with enough history before it stays where it was asked for.
+    later = make_bot(alice, name="later", mode=Bot.Mode.REPLAY, replay_start=candles.index[500].to_pydatetime())
+    control.start_bot(later, actor=alice)
+    assert later.replay_start == candles.index[500] and later.status_reason == "Started by web (alice)."

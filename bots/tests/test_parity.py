@@ -16,7 +16,7 @@ from django.conf import settings
 from bots import tick
 from bots.models import Bot, Position
 from bots.tests.factories import make_account, make_bot, make_strategy_config, make_user
-from exchanges.candles import load_candles, read_candle_file, upsert_candles
+from exchanges.candles import find_gaps, load_candles, read_candle_file, upsert_candles
 from strategies.backtest import BacktestSettings, run_backtest
 from strategies.registry import build_strategy
 
@@ -122,3 +122,58 @@ def test_the_whole_file_gives_the_reference_figures(btc_candles):
     from bots.ledger import books
 
     assert math.isclose(float(books(bot, last_close).equity), result.metrics["end_equity"], rel_tol=1e-9)
+
+
+GAPS_FILE = settings.CANDLE_DATA_DIR / "binance_UNNAMED-BTC_1m_gaps.csv"
+
+
+def gap_candles(rows: int | None = None):
+    upsert_candles("binance", "GAP/BTC", "1m", read_candle_file(GAPS_FILE, "1m").iloc[:rows])
+    return load_candles("binance", "GAP/BTC", "1m")
+
+
+def play_with_gaps(bot: Bot, candles) -> None:
+    """Tick at the close of each stored candle, and once with the clock inside each gap before one."""
+    tick.clear_candle_cache()
+    minute = timedelta(minutes=1)
+    start = candles.index[0]
+    for k, opened in enumerate(candles.index):
+        if k and opened - candles.index[k - 1] > minute:
+            Bot.objects.filter(pk=bot.pk).update(replay_offset=candles.index[k - 1] + 2 * minute - start)
+            assert tick.tick_bot(bot.pk).outcome == "waiting", k
+        Bot.objects.filter(pk=bot.pk).update(replay_offset=opened + minute - start, next_tick_at=None)
+        result = tick.tick_bot(bot.pk)
+        if result.outcome != "ticked" or result.candle_at != opened:
+            bot.refresh_from_db()
+            raise AssertionError(f"candle {k} ({opened}): {result} {bot.status_reason}")
+
+
+def gap_bot(candles) -> Bot:
+    bot = replay_bot(candles)
+    Bot.objects.filter(pk=bot.pk).update(symbol="GAP/BTC", timeframe="1m")
+    bot.refresh_from_db()
+    return bot
+
+
+def test_a_file_with_gaps_gives_the_backtesters_trades():
+    """The backtester uses the candles as they are (a gap is simply the next row); so does the replay."""
+    candles = gap_candles(800)
+    assert len(find_gaps(candles, "1m")) > 100
+    bot = gap_bot(candles)
+    play_with_gaps(bot, candles)
+    expected = backtest(candles).trades
+    assert [t["exit_reason"] for t in expected] == ["signal", "signal"]
+    compare(bot, expected)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)  # 13,681 candles and 538 gaps: about 14,000 ticks (31 min on a very busy machine)
+@pytest.mark.skipif(not os.environ.get("FULL_PARITY"), reason="14,000 ticks (3-8 minutes): set FULL_PARITY=1")
+def test_the_whole_gaps_file_gives_the_reference_figures():
+    """data/README.md: the 1m gaps file, candles used as they are: 46 trades, +44.13 %."""
+    candles = gap_candles()
+    bot = gap_bot(candles)
+    play_with_gaps(bot, candles)
+    result = backtest(candles)
+    assert len(result.trades) == 46 and round(result.metrics["total_return"] * 100, 2) == 44.13
+    compare(bot, result.trades)

@@ -55,8 +55,11 @@ class PaperClient(SimulatedExchange):
         # The last closed candle's volume is what the market could absorb; the rest waits for later opens.
         if self.max_volume_share is None:
             return None
-        candles = self._fill_candles(symbol, floor_time(self.now(), self.step) - 2 * timedelta(seconds=self.step))
-        return None if candles.empty else float(candles["volume"].iloc[-1]) * self.max_volume_share
+        step = timedelta(seconds=self.step)
+        candles = self._fill_candles(symbol, floor_time(self.now(), self.step) - 2 * step)
+        # Offline, the stored candles run up to the one still forming (its volume is not known yet): not that one.
+        closed = candles[candles.index <= self.now() - step]
+        return None if closed.empty else float(closed["volume"].iloc[-1]) * self.max_volume_share
 
     def load_markets(self):
         if self.offline:

@@ -169,3 +169,19 @@ def test_offline_uses_stored_candles(account, t0):
     order = client.create_order("BTC/USDT", "buy", "market", Decimal("0.01"), client_order_id="o")
     assert float(order.average) == last and order.status == "closed"
     assert len(client.fetch_candles("BTC/USDT", "5m", limit=10)) == 10
+
+
+def test_offline_a_market_fill_is_capped_by_the_last_closed_candle_not_the_one_forming(account, t0):
+    """Offline paper took the volume of the candle still forming (the newest stored one) as what the market
+    could absorb at once; online it was already the last closed candle's."""
+    rows = [[minute(t0, -1), 20000, 20010, 19990, 20000, 0.05],  # closed: only 0.05 BTC traded
+            [minute(t0, 0), 20000, 20010, 19990, 20000, 3.0]]  # forming at t0 + 10 s: its volume is not known yet
+    import pandas as pd
+
+    frame = pd.DataFrame([r[1:] for r in rows], columns=["open", "high", "low", "close", "volume"],
+                         index=pd.DatetimeIndex(pd.to_datetime([r[0] for r in rows], unit="ms", utc=True), name="time"))
+    upsert_candles("binance", "BTC/USDT", "1m", frame)
+    client = client_for(account, offline=True, timeframe="1m", slippage=0.0,
+                        clock=ReplayClock.fixed(t0 + timedelta(seconds=10)))
+    order = client.create_order("BTC/USDT", "buy", "market", Decimal("0.08"), client_order_id="thin-offline")
+    assert order.status == "open" and order.filled == Decimal("0.05")

@@ -95,7 +95,7 @@ class WebServer:
 
 
 class Worker:
-    """manage.py qcluster on the test database (runs the scheduler, ticks and backtests)."""
+    """manage.py worker on the test database (the bot dispatcher, the scheduler and backtests)."""
 
     def __init__(self, env: dict):
         self.env = {k: v for k, v in env.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
@@ -105,7 +105,7 @@ class Worker:
     def start(self) -> "Worker":
         ARTIFACTS.mkdir(exist_ok=True)
         self.process = subprocess.Popen(
-            [PYTHON, "manage.py", "qcluster"], cwd=PROJECT_DIR, env=self.env, stdout=subprocess.DEVNULL,
+            [PYTHON, "manage.py", "worker"], cwd=PROJECT_DIR, env=self.env, stdout=subprocess.DEVNULL,
             stderr=self.log.open("ab"), start_new_session=True,
         )
         return self

@@ -59,8 +59,11 @@ class Command(BaseCommand):
             owner=user, label="Demo paper account", defaults={"exchange_id": "binance", "mode": "paper"})
         config, _ = StrategyConfig.objects.get_or_create(
             owner=user, name="RSI cross (defaults)", defaults={"strategy": "rsi_cross", "params": {}})
-        signals = build_strategy(config.strategy, config.params).signals(candles)
-        first_buy = next((i for i, s in enumerate(signals) if s == 1), LEAD_CANDLES)
+        strategy = build_strategy(config.strategy, config.params)
+        signals = strategy.signals(candles)
+        # The first entry with the strategy's warm-up before the replay start (an earlier start is moved there).
+        first_buy = next((i for i, s in enumerate(signals) if s == 1 and i >= strategy.warmup + LEAD_CANDLES),
+                         strategy.warmup + LEAD_CANDLES)
         replay_start = candles.index[max(first_buy - LEAD_CANDLES, 0)].to_pydatetime()
         bot = Bot.objects.create(
             owner=user, name=DEMO_BOT, exchange_account=account, strategy=config, symbol="BTC/USDT",

@@ -408,6 +408,7 @@ if TELEGRAM_WEBHOOK_SECRET and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", TELEGRA
     raise ImproperlyConfigured("TELEGRAM_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (1 to 256 of them)")
 # The bot's @username for the deep links of the Settings page; asked from Telegram (getMe) when empty.
 TELEGRAM_BOT_USERNAME = os.environ.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@")
+
 # --- The channel layer's Redis connections and the worker (issue 16) ---
 if REDIS_URL:
     # channels-redis reads a channel with a 5 s blocking BZPOPMIN, and redis-py 8's default socket timeout is

@@ -18,7 +18,7 @@ from exchanges.candles import upsert_candles
 from strategies.models import Backtest, StrategyConfig
 from strategies.tasks import run_backtest_job
 from strategies.tests.test_strategies import load_real
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, screenshot, wait_for_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 SETTINGS = {"cash": 10_000.0, "fee": 0.001, "slippage": 0.0, "stop_loss": 0.0, "take_profit": 0.0,
@@ -58,7 +58,7 @@ def test_backtest_chart_zooms_into_finer_candles_with_markers_and_crosshair_valu
     assert "2023-02-09" in last_legend and "Equity 10,563.21 USDT (+5.63 %)" in last_legend
     box = page.locator(chart).bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
-    page.wait_for_function("!document.querySelector('[data-chart-legend]').innerText.includes('2023-02-09')")
+    wait_for_js(page, "!document.querySelector('[data-chart-legend]').innerText.includes('2023-02-09')")
     legend = page.inner_text("[data-chart-legend]")
     assert " O " in f" {legend}" and " H " in legend and " C " in legend and "Equity" in legend
     screenshot(page, "backtest-chart")
@@ -68,7 +68,7 @@ def test_backtest_chart_zooms_into_finer_candles_with_markers_and_crosshair_valu
     for _ in range(25):
         page.mouse.wheel(0, -400)
         page.wait_for_timeout(60)
-    page.wait_for_function(f"parseInt(document.querySelector('{chart}').dataset.bucket) < 8", timeout=10_000)
+    wait_for_js(page, f"parseInt(document.querySelector('{chart}').dataset.bucket) < 8", timeout=10_000)
     zoomed = [url for url in asked if "from=" in url]
     assert zoomed and "align=2400" in zoomed[-1]
     bucket = int(attribute(page, chart, "data-bucket"))
@@ -79,7 +79,7 @@ def test_backtest_chart_zooms_into_finer_candles_with_markers_and_crosshair_valu
     screenshot(page, "backtest-chart-zoomed")
     # "Whole run" goes back to the overview.
     page.click("[data-chart-reset]")
-    page.wait_for_function(f"document.querySelector('{chart}').dataset.bucket === '8'")
+    wait_for_js(page, f"document.querySelector('{chart}').dataset.bucket === '8'")
 
 
 def test_compare_overlays_equity_curves_and_pages_fit_a_phone(web_server, chromium):
@@ -157,7 +157,7 @@ def test_bot_chart_follows_each_live_update(web_server, page):
         publisher = threading.Thread(target=publish_and_close, args=(bot.pk,))
         publisher.start()
         publisher.join()
-        page.wait_for_function(f"document.querySelector('{chart}').dataset.liveUpdates === '{step}'", timeout=5000)
+        wait_for_js(page, f"document.querySelector('{chart}').dataset.liveUpdates === '{step}'", timeout=5000)
         assert attribute(page, chart, "data-bars") == str(300 + step)
     assert attribute(page, chart, "data-markers") == "1"
     assert "(+3 live since loaded)" in page.inner_text("#bot-chart-card [data-chart-caption]")

@@ -16,7 +16,7 @@ from bots.models import Bot, Position
 from bots.tests.factories import make_account, make_user
 from commands.models import Activity, PriceAlert
 from exchanges.models import ExchangeAccount
-from tests.browser.conftest import WebServer, Worker, log_in, screenshot
+from tests.browser.conftest import WebServer, Worker, log_in, screenshot, wait_for_js
 from tests.fake_exchange import FakeExchange
 from tests.process_env import env_for_test_database
 
@@ -139,8 +139,8 @@ def test_buy_by_hand_portfolio_close_a_position_and_a_live_alert(servers, fake, 
     page.click(f"#bot-{bot.pk}-position [data-action=close-position]")
     page.wait_for_selector(f"#bot-{bot.pk}-command-result .outcome-done", timeout=15_000)
     assert "Sold" in page.inner_text(f"#bot-{bot.pk}-command-result")
-    page.wait_for_function(
-        f"document.querySelector('#bot-{bot.pk}-position').innerText.includes('No open position')", timeout=5000)
+    wait_for_js(
+        page, f"document.querySelector('#bot-{bot.pk}-position').innerText.includes('No open position')", timeout=5000)
     assert Position.objects.get(bot=bot).status == "closed"
     assert page.evaluate("window.__sameDocument") is True
     screenshot(page, "commands-03-closed")

@@ -170,7 +170,7 @@ def submit(user, command: Command, *, door: str, source_text: str = "", actor=No
     activity.payload = plan.command.payload()
     if needs_confirmation(user, plan):
         activity.status = Activity.Status.PENDING
-        activity.pending_id = secrets.token_urlsafe(16)
+        activity.pending_id = secrets.token_hex(16)  # never starts with "-" (a command-line argument)
         activity.expires_at = timezone.now() + PENDING_TTL
         activity.message = _("Waiting for your confirmation.")
         activity.save()

@@ -10,7 +10,6 @@ from tradingbot.log_redaction import redact as redact_registered
 # The same mask as every other secret (tradingbot.log_redaction, whose filter also sits on the handlers): this
 # filter is the second line of defence, for a token set after start-up (tests) or in a form it does not know.
 MASK = REDACTED
-_PLACEHOLDER = "\x00telegram-token\x00"
 
 
 def _secret_forms() -> list[str]:
@@ -31,11 +30,10 @@ def redact(text: str) -> str:
     """`text` with the configured token (and its secret part, and its URL-encoded form) masked."""
     if not text:
         return text
-    # The token's own forms first, behind a placeholder outside the base64 alphabet: the shared redaction widens
-    # a mask over the base64 characters around it, which would eat the Bot API method after a URL's token.
+    text = redact_registered(text)
     for form in _secret_forms():
-        text = text.replace(form, _PLACEHOLDER)
-    return redact_registered(text).replace(_PLACEHOLDER, MASK)
+        text = text.replace(form, MASK)
+    return text
 
 
 class RedactTelegramToken(logging.Filter):

@@ -32,17 +32,23 @@ SECRET_ENV_NAME = re.compile(r"(TOKEN|API_KEY|SECRET|SECRET_KEY|PASSWORD|PASSPHR
 
 # A redaction inside a longer base64/hex/word token takes the whole token: the characters around a secret's
 # aligned base64 core still carry a few of its bits (HTTP Basic "base64(key:secret)").
-_WHOLE_TOKEN = re.compile(r"[A-Za-z0-9+/_-]*(?:\[redacted\][A-Za-z0-9+/_-]*)+=*")
+# Only a base64 core is widened (behind a marker outside the base64 alphabet): a plain secret in a URL keeps the
+# path after it ("/bot<id>:[redacted]/getMe").
+_B64_MARK = "\x00b64\x00"
+_WHOLE_TOKEN = re.compile(r"[A-Za-z0-9+/_-]*(?:\x00b64\x00[A-Za-z0-9+/_-]*)+=*")
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
-_pattern: re.Pattern | None = None
+_pattern: tuple[re.Pattern | None, re.Pattern | None] | None = None
 _stale = False
 
 
-def _encodings(value: str) -> set[str]:
+def _encodings(value: str) -> tuple[set[str], set[str]]:
+    """(plain forms, base64 cores) of a secret. A plain form is replaced where it stands; a base64 core takes
+    the whole base64 run around it (see _WHOLE_TOKEN)."""
     raw = value.encode("utf-8", "surrogatepass")
-    forms = {value, quote(value, safe=""), quote_plus(value, safe=""), raw.hex(), raw.hex().upper()}
+    plain = {value, quote(value, safe=""), quote_plus(value, safe=""), raw.hex(), raw.hex().upper()}
+    cores = set()
     for offset in range(3):
         # The base64 characters that depend only on the secret's bytes when it starts `offset` bytes into a
         # 3-byte group: the same substring appears in any base64 blob that holds the secret at that alignment.
@@ -50,8 +56,9 @@ def _encodings(value: str) -> set[str]:
         usable = (len(raw) - start) // 3 * 3
         if usable >= _MIN_BASE64_CORE:
             core = base64.b64encode(raw[start:start + usable]).decode("ascii")
-            forms.update({core, core.replace("+", "-").replace("/", "_")})
-    return {form for form in forms if len(form) >= MIN_LENGTH}
+            cores.update({core, core.replace("+", "-").replace("/", "_")})
+    keep = {form for form in plain if len(form) >= MIN_LENGTH}
+    return keep, {form for form in cores if len(form) >= MIN_LENGTH} - keep
 
 
 def register_secret(value) -> None:
@@ -70,15 +77,19 @@ def register_secret(value) -> None:
         _stale = True  # compiled on the next use: a burst of registrations compiles once
 
 
-def _current_pattern() -> re.Pattern | None:
+def _current_pattern() -> tuple[re.Pattern | None, re.Pattern | None] | None:
+    """(plain pattern, base64 pattern) over every registered secret, or None before the first registration."""
     global _pattern, _stale
     if _stale:
         with _lock:
             if _stale:
-                forms = set()
+                plain, cores = set(), set()
                 for secret in _secrets:
-                    forms |= _encodings(secret)
-                _pattern = _trie_pattern(forms)
+                    p, c = _encodings(secret)
+                    plain |= p
+                    cores |= c
+                cores -= plain
+                _pattern = (_trie_pattern(plain) if plain else None, _trie_pattern(cores) if cores else None)
                 _stale = False
     return _pattern
 
@@ -127,23 +138,32 @@ def redact(text, extra=()) -> str:
         return text
     if not isinstance(text, str):
         text = str(text)
-    pattern = _current_pattern()
-    if pattern is not None:
-        text = pattern.sub(REDACTED, text)
+    patterns = _current_pattern()
+    if patterns is not None:
+        plain, cores = patterns
+        if plain is not None:
+            text = plain.sub(REDACTED, text)
+        if cores is not None:
+            text = cores.sub(_B64_MARK, text)
     for value in extra:
         if hasattr(value, "reveal"):
             value = value.reveal()
         if value and len(value) >= MIN_LENGTH:
-            for form in sorted(_encodings(value), key=len, reverse=True):
+            plain_forms, core_forms = _encodings(value)
+            for form in sorted(plain_forms, key=len, reverse=True):
                 text = text.replace(form, REDACTED)
-    if REDACTED in text:
+            for form in sorted(core_forms, key=len, reverse=True):
+                text = text.replace(form, _B64_MARK)
+    if _B64_MARK in text:
         text = _WHOLE_TOKEN.sub(REDACTED, text)
     return text
 
 
 def contains_secret(text) -> bool:
-    pattern = _current_pattern()
-    return bool(pattern is not None and text and pattern.search(str(text)))
+    patterns = _current_pattern()
+    if patterns is None or not text:
+        return False
+    return any(p is not None and p.search(str(text)) for p in patterns)
 
 
 class RedactSecretsFilter(logging.Filter):

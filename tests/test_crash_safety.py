@@ -23,7 +23,7 @@ from bots.tests.test_tick import BUYS, ROWS, SELLS, last_closed_ms
 from exchanges.models import ExchangeAccount
 from tests.process_env import PROJECT_DIR, PYTHON, env_for_test_database
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.backends]
 
 BUY_POINTS = ("tick_claimed", "after_reconcile", "before_order_recorded", "before_order_sent", "after_order_sent",
               "after_order_recorded", "before_release")

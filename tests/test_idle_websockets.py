@@ -26,6 +26,7 @@ from tests.process_env import PROJECT_DIR, PYTHON, env_for_test_database
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.slow,
+    pytest.mark.backends,
     pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (set REDIS_URL, as CI does)"),
 ]
 

@@ -18,7 +18,7 @@ from bots.tests.factories import make_account, make_bot, make_strategy_config, m
 from exchanges.candles import load_candles, read_candle_file, upsert_candles
 from tests.process_env import PROJECT_DIR, PYTHON, env_for_test_database
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.backends]
 
 BOTS = 12
 SECONDS = 6

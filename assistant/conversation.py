@@ -29,8 +29,7 @@ from assistant.handoff import CHANGES_SOMETHING
 from assistant.models import AssistantRequest
 from assistant.resolution import NEEDS_INPUT, Resolution
 from assistant.understanding import understand
-from commands import definitions
-from commands import service
+from commands import definitions, service
 
 ANSWER, QUESTION, CONFIRM, DONE, REFUSED = "answer", "question", "confirm", "done", "refused"
 KINDS = (ANSWER, QUESTION, CONFIRM, DONE, REFUSED)
@@ -235,5 +234,6 @@ def _price(account, symbol: str) -> str:
     text = _("%(symbol)s on %(exchange)s: %(price)s") % {
         "symbol": symbol, "exchange": account.exchange_id, "price": money(ticker.last, quote)}
     if ticker.bid and ticker.ask:
-        text += " " + _("(bid %(bid)s, ask %(ask)s)") % {"bid": money(ticker.bid, quote), "ask": money(ticker.ask, quote)}
+        text += " " + _("(bid %(bid)s, ask %(ask)s)") % {"bid": money(ticker.bid, quote),
+                                                         "ask": money(ticker.ask, quote)}
     return text

@@ -92,7 +92,7 @@ def _start_with_token(token: str, sender, chat_id: int) -> str:
 def _run(link: TelegramLink, name: str | None, args: str, chat_id: int, message_id: int, text: str) -> list:
     try:
         if name is None:
-            answer = assistant.answer(link, text)
+            answer = assistant.answer(link, text, chat_id)
         elif name in COMMANDS:
             answer = COMMANDS[name].handler(CommandRequest(link, name, args, chat_id, message_id))
         else:

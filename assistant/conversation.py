@@ -52,6 +52,7 @@ class Reply:
     activity_id: int | None = None  # the command service's Activity, once a command was submitted
     ticket: dict | None = None  # with kind "question": what is known so far, to pre-fill a ticket
     choices: tuple = ()  # with kind "question": (key, label) pairs when there are a few options
+    asks: str | None = None  # what the choices are: "account" or "bot" (a door sends the key back as a pick)
     notes: tuple = field(default=())  # how the text was read (LLM fallback, typo corrected, key hidden)
 
     def __post_init__(self):
@@ -62,7 +63,7 @@ class Reply:
         return {"text": self.text, "kind": self.kind, "pending_id": self.pending_id, "sentence": self.sentence,
                 "expires_at": self.expires_at.isoformat() if self.expires_at else None, "parse": self.parse,
                 "request_id": self.request_id, "activity_id": self.activity_id, "ticket": self.ticket,
-                "choices": [list(c) for c in self.choices], "notes": list(self.notes)}
+                "choices": [list(c) for c in self.choices], "asks": self.asks, "notes": list(self.notes)}
 
 
 def _door(door: str) -> str:
@@ -72,15 +73,19 @@ def _door(door: str) -> str:
 
 
 class _NeedsInput(Exception):
-    def __init__(self, question: str, choices=()):
+    def __init__(self, question: str, choices=(), asks: str | None = None):
         super().__init__(question)
-        self.question, self.choices = question, tuple(choices)
+        self.question, self.choices, self.asks = question, tuple(choices), asks if choices else None
 
 
-def ask(user, text: str, *, door: str) -> Reply:
-    """Understand `text` for `user` and answer, ask, or propose one command for confirmation (module docstring)."""
+PICKS = ("account", "bot")  # the choices a door can send back with the same text
+
+
+def ask(user, text: str, *, door: str, account_id=None, bot_id=None) -> Reply:
+    """Understand `text` for `user` and answer, ask, or propose one command for confirmation (module docstring).
+    account_id / bot_id: the user's pick from a question's choices (asked again with the same text)."""
     door = _door(door)
-    understood = understand(text, user=user, door=door)
+    understood = understand(text, user=user, door=door, account_id=account_id, bot_id=bot_id)
     request = understood.request
     parsed = understood.parsed
     base = {"parse": parsed.as_json() if parsed is not None else None,
@@ -101,7 +106,8 @@ def ask(user, text: str, *, door: str) -> Reply:
         command = command_for(resolution)
     except _NeedsInput as asked:
         _record(request, Outcome.NONE, asked.question)
-        return Reply(asked.question, QUESTION, ticket=resolution.ticket, choices=asked.choices, **base)
+        return Reply(asked.question, QUESTION, ticket=resolution.ticket, choices=asked.choices, asks=asked.asks,
+                     **base)
     outcome = service.submit(user, command, door=SERVICE_DOORS[door], source_text=understood.text, confirm=True)
     return _from_outcome(outcome, request, base)
 
@@ -123,9 +129,15 @@ def cancel(user, pending_id: str, *, door: str) -> Reply:
 
 
 def _question(message: str, resolution: Resolution | None, base: dict) -> Reply:
-    choices = tuple((c.key, c.label) for c in resolution.choices) if resolution is not None else ()
-    return Reply(message, QUESTION, ticket=resolution.ticket if resolution is not None else None,
-                 choices=choices, **base)
+    if resolution is None:
+        return Reply(message, QUESTION, **base)
+    asks = resolution.asks
+    choices = tuple((c.key, c.label) for c in resolution.choices)
+    if asks == "position":  # a position is picked by its book (each open position is its book's only one)
+        books = {str(p.pk): str(p.bot_id) for p in resolution.positions}
+        choices, asks = tuple((books[key], label) for key, label in choices if key in books), "bot"
+    return Reply(message, QUESTION, ticket=resolution.ticket, choices=choices,
+                 asks=asks if asks in PICKS and choices else None, **base)
 
 
 def _from_outcome(outcome: service.Outcome, request: AssistantRequest | None, base: dict) -> Reply:
@@ -176,13 +188,13 @@ def command_for(resolution: Resolution) -> definitions.Command:
         bots = [resolution.bot] if resolution.bot else resolution.bots
         if len(bots) != 1:
             raise _NeedsInput(_("Which bot? Name one: each bot is confirmed on its own."),
-                              [(str(b.pk), b.name) for b in bots])
+                              [(str(b.pk), b.name) for b in bots], "bot")
         return definitions.ControlBot(bot_id=bots[0].pk, action="start" if p.intent == "bot_start" else "stop")
     if p.intent == "close_position":
         positions = [resolution.position] if resolution.position is not None else resolution.positions
         if len(positions) != 1:
             raise _NeedsInput(_("Which position? Name one: each close is confirmed on its own."),
-                              [(str(pos.pk), f"{pos.symbol}, {pos.bot.name}") for pos in positions])
+                              [(str(pos.bot_id), f"{pos.symbol}, {pos.bot.name}") for pos in positions], "bot")
         if p.unit == "percent" and p.amount is not None and p.amount < 100:
             raise _NeedsInput(_("A position is closed whole; to sell part of it, say how much to sell, for example "
                                 "\u201csell %(amount)s %% of my %(base)s\u201d.")
@@ -197,7 +209,7 @@ def command_for(resolution: Resolution) -> definitions.Command:
         if p.base:
             return definitions.CancelOrders(symbol=p.symbol)
         raise _NeedsInput(_("Cancel the open orders of which account?"),
-                          [(str(a.pk), str(a)) for a in resolution.accounts])
+                          [(str(a.pk), str(a)) for a in resolution.accounts], "account")
     raise _NeedsInput(_("Sorry, I cannot do that from text yet."))
 
 

@@ -31,7 +31,17 @@ def _reply(request, reply: conversation.Reply):
 @login_required
 @require_POST
 def ask(request):
-    return _reply(request, conversation.ask(request.user, request.POST.get("text", ""), door="web"))
+    """A command typed into the box, or a pick from a question's choices: the same request's text again, with
+    the account or bot chosen (the resolution checks that it is the user's own)."""
+    text = request.POST.get("text", "")
+    picks = {}
+    asked = request.POST.get("request", "")
+    if asked.isdigit():
+        earlier = AssistantRequest.objects.for_user(request.user).filter(pk=int(asked)).first()
+        if earlier is not None:
+            text = earlier.text
+            picks = {f"{name}_id": request.POST.get(name) for name in conversation.PICKS if request.POST.get(name)}
+    return _reply(request, conversation.ask(request.user, text, door="web", **picks))
 
 
 @login_required

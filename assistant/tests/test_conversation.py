@@ -178,3 +178,29 @@ def test_a_live_account_order_is_pending_too(alice, fake_exchange):
     assert fake_exchange.orders == []
     assert confirm(alice, reply.pending_id, door="telegram").kind == "done"
     assert len(fake_exchange.orders) == 1
+
+
+def test_several_bots_ask_which_and_the_pick_is_confirmed_on_its_own(alice, paper):
+    from bots.models import Bot
+    from bots.tests.factories import make_bot
+
+    alpha = make_bot(alice, name="alpha", account=paper, status=Bot.Status.STOPPED)
+    make_bot(alice, name="beta", account=paper, status=Bot.Status.STOPPED)
+    reply = ask(alice, "start all bots", door="web")
+    assert reply.kind == "question" and reply.asks == "bot"
+    assert dict(reply.choices)[str(alpha.pk)] == "alpha" and len(reply.choices) == 2
+    picked = ask(alice, "start all bots", door="web", bot_id=alpha.pk)
+    assert picked.kind == "confirm" and "alpha" in picked.sentence, picked.text
+    assert Bot.objects.get(pk=alpha.pk).status == Bot.Status.STOPPED  # not before the yes
+    assert ask(alice, "start all bots", door="web", bot_id=10**6).kind == "question"  # not one of hers
+
+
+def test_close_my_position_proposes_the_whole_position(alice, paper):
+    submit(alice, PlaceOrder(account_id=str(paper.pk), symbol="BTC/USDT", side="buy", amount=D("0.002"),
+                             unit="base"), door="web")
+    reply = ask(alice, "close my BTC position", door="web")
+    assert reply.kind == "confirm", reply.text
+    assert reply.sentence.startswith("Sell 0.002 BTC, the whole position of"), reply.sentence
+    assert Position.objects.get().status == "open"
+    assert confirm(alice, reply.pending_id, door="web").kind == "done"
+    assert Position.objects.get().status == "closed"

@@ -67,3 +67,21 @@ def test_anonymous_is_sent_to_log_in(client, db):
     response = client.post("/assistant/ask/", {"text": "buy 1 btc"})
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     assert not AssistantRequest.objects.exists()
+
+
+def test_a_question_with_choices_is_answered_by_a_pick(alice, client, fake_exchange):
+    live = make_account(alice, label="Binance", mode=ExchangeAccount.Mode.LIVE)
+    live.api_key, live.api_secret = fake_exchange.api_key, fake_exchange.api_secret
+    live.save()
+    answer = client.post("/assistant/ask/", {"text": "buy 0.001 BTC"}, **HTMX).content.decode()
+    request = AssistantRequest.objects.get()
+    assert 'data-kind="question"' in answer and "Which one?" in answer
+    assert f'"request": "{request.pk}", "account": "{live.pk}"' in answer
+    picked = client.post("/assistant/ask/", {"request": request.pk, "account": str(live.pk)}, **HTMX).content.decode()
+    assert 'data-kind="confirm"' in picked and "Buy 0.001 BTC at market on Binance" in picked
+    assert Activity.objects.get().status == "pending" and fake_exchange.orders == []
+    # Someone else's account as a pick is asked about again, never used.
+    bob = make_user("bob")
+    other = make_account(bob, label="Bob's", mode=ExchangeAccount.Mode.PAPER)
+    again = client.post("/assistant/ask/", {"request": request.pk, "account": str(other.pk)}, **HTMX).content.decode()
+    assert "That account is not one of yours" in again and Activity.objects.count() == 1

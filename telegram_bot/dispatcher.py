@@ -127,5 +127,5 @@ def _button(update: Update) -> list:
             return [AnswerCallback(query.id, _("Sorry, that went wrong on our side; it was logged."))]
     actions = [AnswerCallback(query.id, result.answer)]
     if result.edit is not None:
-        actions.append(EditMessage(message.chat.id, message.message_id, result.edit))
+        actions.append(EditMessage(message.chat.id, message.message_id, result.edit, buttons=result.buttons))
     return actions

@@ -15,7 +15,6 @@ from exchanges.models import ExchangeAccount
 from telegram_bot import client
 from telegram_bot.actions import AnswerCallback, EditMessage, Reply, perform_all
 from telegram_bot.tests.chats import ALICE_TG, BOB_TG, linked_user, press, say
-from tests.fake_exchange import fake_exchange  # noqa: F401  (a pytest fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +27,7 @@ def offline_assistant(settings):
 
 
 @pytest.fixture
-def alice(fake_telegram, fake_exchange):  # noqa: F811
+def alice(fake_telegram, fake_exchange):
     user = linked_user("alice", ALICE_TG)
     make_account(user, label="Paper", mode=ExchangeAccount.Mode.PAPER)
     return user
@@ -98,3 +97,41 @@ def test_an_unlinked_chat_never_reaches_the_assistant(fake_telegram, alice):
     (reply,) = say(fake_telegram, 333_000_333, "buy 100 USDT of BTC")
     assert reply.text.startswith("Link your account first")
     assert not AssistantRequest.objects.exists() and not Activity.objects.exists()
+
+
+def test_a_question_with_choices_gets_a_button_per_choice_and_a_pick_proposes(fake_telegram, alice, fake_exchange):
+    live = make_account(alice, label="Binance", mode=ExchangeAccount.Mode.LIVE)
+    live.api_key, live.api_secret = fake_exchange.api_key, fake_exchange.api_secret
+    live.save()
+    (question,) = say(fake_telegram, ALICE_TG, "buy 0.001 BTC")
+    assert "Which one?" in question.text
+    request = AssistantRequest.objects.get()
+    choices = {b.label: b.data for row in question.buttons for b in row}
+    assert choices["Binance (binance, live)"] == f"ap:{request.pk}:a:{live.pk}"
+    assert all(len(data.encode()) <= 64 for data in choices.values())
+    client.run(lambda bot: question.perform(bot))
+
+    actions = press(fake_telegram, ALICE_TG, choices["Binance (binance, live)"], message_id=7,
+                    message_text=question.text)
+    edit = actions[1]
+    assert isinstance(edit, EditMessage) and edit.text.startswith("Buy 0.001 BTC at market on Binance")
+    activity = Activity.objects.get()
+    assert [b.data for b in edit.buttons[0]] == [f"pc:c:{activity.pending_id}", f"pc:x:{activity.pending_id}"]
+    assert fake_exchange.orders == []
+
+    async def send(bot):
+        return await perform_all(bot, actions)
+
+    assert client.run(send) == 0
+    assert fake_telegram.edits[-1]["reply_markup"]["inline_keyboard"][0][0]["callback_data"].startswith("pc:c:")
+    press(fake_telegram, ALICE_TG, f"pc:c:{activity.pending_id}", message_id=7, message_text=edit.text)
+    assert len(fake_exchange.orders) == 1
+
+
+def test_a_pick_on_someone_elses_request_does_nothing(fake_telegram, alice):
+    say(fake_telegram, ALICE_TG, "buy BTC")
+    request = AssistantRequest.objects.get()
+    linked_user("bob", BOB_TG)
+    (answer,) = press(fake_telegram, BOB_TG, f"ap:{request.pk}:a:1")
+    assert answer.text == "This button is no longer valid."
+    assert AssistantRequest.objects.count() == 1 and not Activity.objects.exists()

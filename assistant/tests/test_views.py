@@ -85,3 +85,14 @@ def test_a_question_with_choices_is_answered_by_a_pick(alice, client, fake_excha
     other = make_account(bob, label="Bob's", mode=ExchangeAccount.Mode.PAPER)
     again = client.post("/assistant/ask/", {"request": request.pk, "account": str(other.pk)}, **HTMX).content.decode()
     assert "That account is not one of yours" in again and Activity.objects.count() == 1
+
+
+def test_without_javascript_a_pending_command_is_confirmed_from_the_history(alice, client):
+    response = client.post("/assistant/ask/", {"text": "buy 0.001 BTC"}, follow=True)
+    page = response.content.decode()
+    pending = Activity.objects.get().pending_id
+    assert "Buy 0.001 BTC at market on Paper" in page
+    assert f'action="/assistant/pending/{pending}/confirm/"' in page and not Order.objects.exists()
+    done = client.post(f"/assistant/pending/{pending}/confirm/", follow=True).content.decode()
+    assert "Bought 0.001 BTC" in done and Order.objects.count() == 1
+    assert f'action="/assistant/pending/{pending}/confirm/"' not in done

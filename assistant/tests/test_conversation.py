@@ -216,3 +216,13 @@ def test_an_injected_llm_answer_naming_what_the_text_does_not_is_not_used(settin
     assert reply.parse["engine"] == "offline" and reply.kind == "question", reply
     assert "Which coin" in reply.text
     assert nothing_traded() and not Activity.objects.exists()
+
+
+def test_thai_sell_all_and_half_propose_the_exact_amounts(alice, paper):
+    submit(alice, PlaceOrder(account_id=str(paper.pk), symbol="ETH/USDT", side="buy", amount=D("0.5"), unit="base"),
+           door="web")
+    everything = ask(alice, "ขาย ETH ทั้งหมด", door="telegram")
+    assert everything.kind == "confirm" and everything.sentence.startswith("Sell 0.5 ETH at market"), everything
+    half = ask(alice, "ขายอีเธอเรียมครึ่งหนึ่ง", door="telegram")
+    assert half.kind == "confirm" and half.sentence.startswith("Sell 0.25 ETH at market"), half
+    assert Order.objects.filter(side="sell").count() == 0

@@ -226,3 +226,21 @@ def test_thai_sell_all_and_half_propose_the_exact_amounts(alice, paper):
     half = ask(alice, "ขายอีเธอเรียมครึ่งหนึ่ง", door="telegram")
     assert half.kind == "confirm" and half.sentence.startswith("Sell 0.25 ETH at market"), half
     assert Order.objects.filter(side="sell").count() == 0
+
+
+def test_an_alert_and_a_bot_stop_wait_for_the_yes_too(alice, paper):
+    from bots.models import Bot
+    from bots.tests.factories import make_bot
+    from commands.models import PriceAlert
+
+    alert = ask(alice, "alert me when BTC goes above 70k", door="web")
+    assert alert.kind == "confirm" and not PriceAlert.objects.exists(), alert.text
+    assert confirm(alice, alert.pending_id, door="web").kind == "done"
+    made = PriceAlert.objects.get()
+    assert (made.symbol, made.direction, made.price) == ("BTC/USDT", "above", D("70000"))
+
+    bot = make_bot(alice, name="alpha", account=paper, status=Bot.Status.RUNNING)
+    stop = ask(alice, "stop bot alpha", door="web")
+    assert stop.kind == "confirm" and Bot.objects.get(pk=bot.pk).status == Bot.Status.RUNNING, stop.text
+    assert confirm(alice, stop.pending_id, door="web").kind == "done"
+    assert Bot.objects.get(pk=bot.pk).status == Bot.Status.STOPPED

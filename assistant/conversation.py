@@ -20,6 +20,7 @@ Steps of `ask`, in order:
    linked to the command's Activity (`command_ref` "activity:<id>") and follows it to its outcome.
 """
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,6 +32,7 @@ from assistant.resolution import NEEDS_INPUT, Resolution
 from assistant.understanding import understand
 from commands import definitions, service
 
+log = logging.getLogger(__name__)
 ANSWER, QUESTION, CONFIRM, DONE, REFUSED = "answer", "question", "confirm", "done", "refused"
 KINDS = (ANSWER, QUESTION, CONFIRM, DONE, REFUSED)
 Status = AssistantRequest.Status
@@ -99,7 +101,13 @@ def ask(user, text: str, *, door: str, account_id=None, bot_id=None) -> Reply:
     if understood.status == Status.NEEDS_INPUT or resolution is None or resolution.status == NEEDS_INPUT:
         return _question(understood.message, resolution, base)
     if parsed.intent not in CHANGES_SOMETHING:
-        answer = _query(user, resolution)
+        try:
+            answer = _query(user, resolution)
+        except Exception as exc:  # a report or an adapter failing: say so, never a traceback
+            log.exception("assistant query %s of user %s failed", parsed.intent, user.pk)
+            answer = _("Sorry, that could not be answered right now (%(error)s).") % {"error": type(exc).__name__}
+            _record(request, Outcome.FAILED, answer)
+            return Reply(answer, REFUSED, **base)
         _record(request, Outcome.EXECUTED, answer)
         return Reply(answer, ANSWER, **base)
     try:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("strategies/", include("strategies.urls")),
     path("telegram/", include("telegram_bot.urls")),
     path("notifications/", include("notify.urls")),
+    path("assistant/", include("assistant.urls")),
     # Before bots.urls: its bots/<pk>/<action>/ would take bots/<pk>/edit/ and the others.
     path("", include("commands.urls")),
     path("", include("bots.urls")),

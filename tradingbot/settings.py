@@ -273,6 +273,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tradingbot@localhost"
 LIVE_SESSION_RECHECK_SECONDS = float(os.environ.get("LIVE_SESSION_RECHECK_SECONDS", "15"))
 
 LANGUAGE_CODE = "en"
+# English is the source; Thai, Simplified Chinese and Japanese are translated in locale/ (issue 10).
+LANGUAGES = [("en", "English"), ("th", "ไทย"), ("zh-hans", "简体中文"), ("ja", "日本語")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -28,7 +28,7 @@ fi; \
 echo "Python 3.12 or 3.13 is needed (pandas-ta requires it): install it, or 'pyenv install 3.12'" >&2; exit 1
 endef
 
-.PHONY: help demo test lint bench setup run clean-venv
+.PHONY: help demo test lint bench setup run clean-venv messages
 
 help:
 	@echo "make demo   set up and run the app with a demo user and a paper bot (Ctrl-C stops it)"
@@ -45,7 +45,13 @@ $(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
-setup: $(VENV)/.runtime-installed
+# The translations (locale/*/LC_MESSAGES/django.po -> .mo, not committed): compilemessages rebuilds only a .mo
+# older than its .po. msgfmt comes with gettext (apt-get install gettext).
+messages: $(VENV)/.runtime-installed
+	@command -v msgfmt >/dev/null 2>&1 || { echo "msgfmt is missing: install gettext (apt-get install gettext)" >&2; exit 1; }
+	$(PY) manage.py compilemessages --ignore=.venv --ignore='var/*' --ignore='bench/*' --verbosity 0
+
+setup: $(VENV)/.runtime-installed messages
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py setup_demo
 
@@ -66,7 +72,7 @@ run:
 demo: setup
 	@$(MAKE) --no-print-directory run RUN_NOTE="Demo login: demo / demo-trader-2026"
 
-test: $(VENV)/.dev-installed
+test: $(VENV)/.dev-installed messages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed

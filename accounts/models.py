@@ -29,6 +29,12 @@ class Profile(models.Model):
     )
     entries_stopped_by = models.CharField(max_length=20, blank=True, default="",
                                           help_text=_("Where the stop came from: web, telegram, ..."))
+    # Blank: not chosen yet; pages follow the browser (Accept-Language, then the cookie), Telegram and e-mail
+    # use English. Set by the language switcher or the Settings page (accounts.language).
+    language = models.CharField(
+        _("language"), max_length=10, blank=True, default="", choices=settings.LANGUAGES,
+        help_text=_("Pages, Telegram messages, notifications and e-mails in this language."),
+    )
 
     class Meta:
         verbose_name = _("profile")
@@ -51,6 +57,11 @@ class Profile(models.Model):
     @property
     def entries_stopped(self) -> bool:
         return self.entries_stopped_at is not None
+
+    @property
+    def language_code(self) -> str:
+        """The language messages to this user are written in (English when none was chosen)."""
+        return self.language or settings.LANGUAGE_CODE
 
 
 

@@ -6,13 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts import language
 from accounts.models import Profile
 
 
@@ -34,10 +36,15 @@ def register_section(name: str, template: str, context: Callable, order: int = 5
 
 class ProfileForm(forms.ModelForm):
     time_zone = forms.ChoiceField(label=gettext_lazy("Time zone"), choices=())
+    # Not sent (an older form, a script): the language the page is in stays.
+    language = forms.ChoiceField(label=gettext_lazy("Language"), choices=settings.LANGUAGES, required=False)
 
     class Meta:
         model = Profile
-        fields = ("time_zone",)
+        fields = ("language", "time_zone")
+
+    def clean_language(self):
+        return self.cleaned_data.get("language") or self.instance.language or translation.get_language()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,6 +65,8 @@ def render_settings(request, form=None, status=200, **overrides):
     profile = Profile.of(request.user)
     if form is None:
         initial = {}
+        if not profile.language:
+            initial["language"] = translation.get_language()  # what the page is shown in now
         if profile.time_zone == "UTC":
             # The browser's zone (the time-zone middleware activated it) as a suggestion, saved only on Save.
             initial["time_zone"] = timezone.get_current_timezone_name()
@@ -71,8 +80,11 @@ def settings_view(request):
     if request.method == "POST":
         form = ProfileForm(request.POST, instance=Profile.of(request.user))
         if form.is_valid():
-            form.save()
+            profile = form.save()
+            translation.activate(profile.language)  # the confirmation in the language just chosen
             messages.success(request, _("Your settings were saved."))
-            return redirect("accounts:settings")
+            response = redirect("accounts:settings")
+            language.set_cookie(response, profile.language)
+            return response
         return render_settings(request, form=form, status=400)
     return render_settings(request)

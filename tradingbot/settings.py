@@ -125,9 +125,12 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The page's language: the cookie, then Accept-Language; a logged-in user's profile wins (below).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.language.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -276,6 +279,9 @@ LANGUAGE_CODE = "en"
 # English is the source; Thai, Simplified Chinese and Japanese are translated in locale/ (issue 10).
 LANGUAGES = [("en", "English"), ("th", "ไทย"), ("zh-hans", "简体中文"), ("ja", "日本語")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The switcher's cookie for visitors (a logged-in user's choice is on the profile too): a year, lax.
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

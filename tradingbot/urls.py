@@ -1,11 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
+from accounts import language
 from tradingbot import health
 
 urlpatterns = [
     path("health", health.health, name="health"),
     path("admin/", admin.site.urls),
+    # The language switcher (saves the profile too) and the JavaScript strings' catalogue (domain djangojs),
+    # served from our own origin, so script-src 'self' allows it.
+    path("i18n/setlang/", language.set_language, name="set_language"),
+    path("i18n/js/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("accounts/", include("accounts.urls")),
     path("exchanges/", include("exchanges.urls")),
     path("strategies/", include("strategies.urls")),

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from bots.models import Bot, BotEvent
 
@@ -50,10 +51,10 @@ def _change(bot: Bot, allowed, fields: dict, kind: str, message: str, *, actor, 
         changed = Bot.objects.filter(pk=bot.pk, status__in=allowed).update(**fields)
         if not changed:
             current = Bot.objects.filter(pk=bot.pk).values_list("status", flat=True).first()
-            raise BotControlError(
-                f"Cannot {kind} bot {bot.name!r}: it is {current or 'gone'}; "
-                f"{kind} works from {', '.join(str(s) for s in allowed)}."
-            )
+            raise BotControlError(_("Cannot %(action)s bot %(bot)s: it is %(status)s; %(action)s works from "
+                                    "%(allowed)s.") % {
+                "action": kind, "bot": repr(bot.name), "status": current or "gone",
+                "allowed": ", ".join(str(s) for s in allowed)})
         BotEvent.objects.create(
             bot=bot, kind=kind, message=message, actor=actor if getattr(actor, "pk", None) else None, source=source
         )
@@ -78,7 +79,9 @@ def start_bot(bot: Bot, *, actor=None, source: str = "web") -> Bot:
         raise BotControlError(problem)
     now = timezone.now()
     fields = {
-        "status": Bot.Status.RUNNING, "status_reason": f"Started by {_who(actor, source)}.", "started_at": now,
+        "status": Bot.Status.RUNNING,
+        "status_reason": N_("Started by %(who)s.") % {"who": _who(actor, source)},
+        "started_at": now,
         "stopped_at": None, "halted_until": None, "needs_reconcile": True, "lease_until": None,
         "next_tick_at": None,
     }
@@ -120,7 +123,8 @@ def replay_start_with_warmup(bot: Bot) -> MovedStart | None:
     if bot.replay_start + (bot.replay_offset or timedelta(0)) >= earliest:
         return None
     first = stored.first()
-    return MovedStart(earliest, _(
+    # Stored in English (the status reason and the start event); shown translated (tradingbot.stored_text).
+    return MovedStart(earliest, N_(
         "The stored candles begin at %(first)s and the strategy needs %(warmup)s candles of history, so the "
         "replay starts at %(start)s instead of %(asked)s.") % {
         "first": f"{first:%Y-%m-%d %H:%M} UTC", "warmup": warmup, "start": f"{earliest:%Y-%m-%d %H:%M} UTC",
@@ -131,13 +135,15 @@ def start_problem(bot: Bot) -> str:
     """Why this bot cannot start, or "" when it can."""
     account = bot.exchange_account
     if account.status == account.Status.INVALID:
-        return f"The exchange account {account.label!r} has rejected keys: fix them before starting the bot."
+        return _("The exchange account %(account)s has rejected keys: fix them before starting the bot.") % {
+            "account": repr(account.label)}
     if bot.mode == Bot.Mode.LIVE and account.mode == account.Mode.PAPER:
-        return f"A live bot needs a live or testnet exchange account; {account.label!r} is a paper account."
+        return _("A live bot needs a live or testnet exchange account; %(account)s is a paper account.") % {
+            "account": repr(account.label)}
     if bot.mode == Bot.Mode.REPLAY and bot.replay_start is None:
-        return "A replay bot needs a replay start time (the first candle to replay from)."
+        return _("A replay bot needs a replay start time (the first candle to replay from).")
     if getattr(bot, "strategy_id", True) is None:
-        return "The bot has no strategy configured."
+        return _("The bot has no strategy configured.")
     return ""
 
 
@@ -145,7 +151,9 @@ def stop_bot(bot: Bot, *, actor=None, source: str = "web") -> Bot:
     """Any active state -> stopped. An open position stays open (and its protective orders in place)."""
     now = timezone.now()
     fields = {
-        "status": Bot.Status.STOPPED, "status_reason": f"Stopped by {_who(actor, source)}.", "stopped_at": now,
+        "status": Bot.Status.STOPPED,
+        "status_reason": N_("Stopped by %(who)s.") % {"who": _who(actor, source)},
+        "stopped_at": now,
         "lease_until": None, **_frozen_clock_fields(bot, now),
     }
     return _change(bot, STOP_FROM, fields, BotEvent.Kind.STOP, fields["status_reason"], actor=actor, source=source)
@@ -154,7 +162,7 @@ def stop_bot(bot: Bot, *, actor=None, source: str = "web") -> Bot:
 def pause_bot(bot: Bot, *, actor=None, source: str = "web") -> Bot:
     """running/halted -> paused: no ticks until resumed (the replay clock stands still)."""
     now = timezone.now()
-    fields = {"status": Bot.Status.PAUSED, "status_reason": f"Paused by {_who(actor, source)}.",
+    fields = {"status": Bot.Status.PAUSED, "status_reason": N_("Paused by %(who)s.") % {"who": _who(actor, source)},
               **_frozen_clock_fields(bot, now)}
     return _change(bot, PAUSE_FROM, fields, BotEvent.Kind.PAUSE, fields["status_reason"], actor=actor, source=source)
 
@@ -164,7 +172,9 @@ def resume_bot(bot: Bot, *, actor=None, source: str = "web") -> Bot:
     from the equity at resume (a new peak), as the user has accepted the loss so far."""
     now = timezone.now()
     fields = {
-        "status": Bot.Status.RUNNING, "status_reason": f"Resumed by {_who(actor, source)}.", "halted_until": None,
+        "status": Bot.Status.RUNNING,
+        "status_reason": N_("Resumed by %(who)s.") % {"who": _who(actor, source)},
+        "halted_until": None,
         "needs_reconcile": True,
     }
     if bot.status == Bot.Status.HALTED:

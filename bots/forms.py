@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from bots.models import Bot
 from exchanges.models import ExchangeAccount
@@ -60,22 +61,22 @@ RISK_HELP = {
 
 
 class BotForm(forms.ModelForm):
-    stake = PercentField(label="Stake (%)", min_value=Decimal("0.01"), help_text=RISK_HELP["stake"])
-    max_position_pct = PercentField(label="Max position (% of equity)", help_text=RISK_HELP["max_position_pct"])
-    stop_loss_pct = PercentField(label="Stop-loss (%)", max_percent=99, help_text=RISK_HELP["stop_loss_pct"])
-    take_profit_pct = PercentField(label="Take-profit (%)", max_percent=1000, max_digits=7,
+    stake = PercentField(label=_("Stake (%)"), min_value=Decimal("0.01"), help_text=RISK_HELP["stake"])
+    max_position_pct = PercentField(label=_("Max position (% of equity)"), help_text=RISK_HELP["max_position_pct"])
+    stop_loss_pct = PercentField(label=_("Stop-loss (%)"), max_percent=99, help_text=RISK_HELP["stop_loss_pct"])
+    take_profit_pct = PercentField(label=_("Take-profit (%)"), max_percent=1000, max_digits=7,
                                    help_text=RISK_HELP["take_profit_pct"])
-    trailing_stop_pct = PercentField(label="Trailing stop (%)", max_percent=99,
+    trailing_stop_pct = PercentField(label=_("Trailing stop (%)"), max_percent=99,
                                      help_text=RISK_HELP["trailing_stop_pct"])
-    daily_loss_limit_pct = PercentField(label="Daily loss limit (%)", help_text=RISK_HELP["daily_loss_limit_pct"])
-    max_drawdown_pct = PercentField(label="Max drawdown (%)", help_text=RISK_HELP["max_drawdown_pct"])
-    fee = PercentField(label="Simulated fee per side (%)", max_percent=10, decimal_places=3,
-                       help_text="Charged on each buy and sell by the replay and paper exchanges. 0.1 is typical.")
+    daily_loss_limit_pct = PercentField(label=_("Daily loss limit (%)"), help_text=RISK_HELP["daily_loss_limit_pct"])
+    max_drawdown_pct = PercentField(label=_("Max drawdown (%)"), help_text=RISK_HELP["max_drawdown_pct"])
+    fee = PercentField(label=_("Simulated fee per side (%)"), max_percent=10, decimal_places=3,
+                       help_text=_("Charged on each buy and sell by the replay and paper exchanges. 0.1 is typical."))
     timeframe = forms.ChoiceField(choices=TIMEFRAMES, initial="5m",
-                                  help_text="One tick per closed candle of this length.")
+                                  help_text=_("One tick per closed candle of this length."))
     replay_start = forms.DateTimeField(
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        help_text="Replay only: the first candle to replay from (your time zone).",
+        help_text=_("Replay only: the first candle to replay from (your time zone)."),
     )
 
     class Meta:

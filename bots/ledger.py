@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 
 from bots.models import Bot, BotEvent, Fill, Order, PnLSnapshot, Position
 
@@ -75,8 +76,9 @@ def apply_result(order: Order, result, *, source: str = "worker") -> list[Fill]:
             _book(order, fill)
             BotEvent.objects.create(
                 bot_id=order.bot_id, kind=BotEvent.Kind.FILL, source=source,
-                message=f"{order.side} {shown(delta)} {order.symbol} at {shown(fill.price)} "
-                        f"(fee {shown(fee)}, {order.reason or 'order'})",
+                message=N_("%(side)s %(amount)s %(symbol)s at %(price)s (fee %(fee)s, %(reason)s)") % {
+                    "side": order.side, "amount": shown(delta), "symbol": order.symbol, "price": shown(fill.price),
+                    "fee": shown(fee), "reason": order.reason or "order"},
                 data={"client_order_id": order.client_order_id, "amount": delta, "price": fill.price, "fee": fee,
                       "exchange_time": when},
             )
@@ -126,7 +128,8 @@ def _book(order: Order, fill: Fill) -> None:
         # Selling what the ledger does not hold: keep the fill, and let reconciliation say so.
         BotEvent.objects.create(
             bot_id=order.bot_id, kind=BotEvent.Kind.ERROR,
-            message=f"A sell of {shown(fill.amount)} filled with no open position in the ledger.",
+            message=N_("A sell of %(amount)s filled with no open position in the ledger.") % {
+                "amount": shown(fill.amount)},
             data={"client_order_id": order.client_order_id},
         )
         return

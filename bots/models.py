@@ -69,16 +69,16 @@ class Bot(models.Model):
         MANUAL = "manual", _("Manual book (orders placed by hand)")
 
     class Mode(models.TextChoices):
-        REPLAY = "replay", "Replay (stored candles, simulated clock)"
-        PAPER = "paper", "Paper (real prices, simulated fills)"
-        LIVE = "live", "Live (real orders)"
+        REPLAY = "replay", _("Replay (stored candles, simulated clock)")
+        PAPER = "paper", _("Paper (real prices, simulated fills)")
+        LIVE = "live", _("Live (real orders)")
 
     class Status(models.TextChoices):
-        STOPPED = "stopped", "Stopped"
-        RUNNING = "running", "Running"
-        PAUSED = "paused", "Paused"
-        HALTED = "halted", "Halted by a risk rule"
-        ERROR = "error", "Error"
+        STOPPED = "stopped", _("Stopped")
+        RUNNING = "running", _("Running")
+        PAUSED = "paused", _("Paused")
+        HALTED = "halted", _("Halted by a risk rule")
+        ERROR = "error", _("Error")
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bots")
     name = models.CharField(max_length=100)
@@ -87,23 +87,23 @@ class Bot(models.Model):
     # Null only for a manual book (or an archived bot whose configuration was deleted later).
     strategy = models.ForeignKey("strategies.StrategyConfig", on_delete=models.PROTECT, related_name="bots",
                                  null=True, blank=True)
-    symbol = models.CharField(max_length=30, help_text="Market symbol, e.g. BTC/USDT")
+    symbol = models.CharField(max_length=30, help_text=_("Market symbol, e.g. BTC/USDT"))
     timeframe = models.CharField(max_length=5, default="5m")
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.PAPER)
     stake = models.DecimalField(
         max_digits=6, decimal_places=4, default=trade_defaults.STAKE,
         validators=[MinValueValidator(Decimal("0.0001")), MaxValueValidator(Decimal("1"))],
-        help_text="Fraction of equity to put into one entry (1 = all), further capped by max position.",
+        help_text=_("Fraction of equity to put into one entry (1 = all), further capped by max position."),
     )
     starting_balance = models.DecimalField(
         max_digits=24, decimal_places=8, default=trade_defaults.STARTING_BALANCE,
         validators=[MinValueValidator(Decimal("0.00000001"))],
-        help_text="Quote currency in the simulated wallet of a replay or paper bot.",
+        help_text=_("Quote currency in the simulated wallet of a replay or paper bot."),
     )
     fee = models.DecimalField(
         max_digits=6, decimal_places=5, default=trade_defaults.FEE,
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("0.1"))],
-        help_text="Fee per side of a simulated exchange (0.001 = 0.1 %).",
+        help_text=_("Fee per side of a simulated exchange (0.001 = 0.1 %)."),
     )
 
     # Risk settings (fractions: 0.10 = 10 %); 0 disables a rule where that makes sense.
@@ -123,24 +123,24 @@ class Bot(models.Model):
     loss_cooldown_minutes = models.PositiveIntegerField(default=60, validators=[MaxValueValidator(60 * 24 * 365)])
     max_orders_per_hour = models.PositiveIntegerField(default=20, validators=[MaxValueValidator(10_000)])
     max_open_positions = models.PositiveIntegerField(default=5, validators=[MaxValueValidator(1000)],
-                                                     help_text="Across all of the owner's bots.")
+                                                     help_text=_("Across all of the owner's bots."))
     flatten_on_halt = models.BooleanField(
-        default=False, help_text="Sell the open position when a halt rule trips (otherwise only stop buying)."
+        default=False, help_text=_("Sell the open position when a halt rule trips (otherwise only stop buying).")
     )
 
     # State.
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.STOPPED, db_index=True)
     status_reason = models.CharField(max_length=500, blank=True, default="")
     status_changed_at = models.DateTimeField(null=True, blank=True)
-    halted_until = models.DateTimeField(null=True, blank=True, help_text="A timed halt or cooldown ends then.")
-    last_candle_at = models.DateTimeField(null=True, blank=True, help_text="Open time of the last processed candle.")
+    halted_until = models.DateTimeField(null=True, blank=True, help_text=_("A timed halt or cooldown ends then."))
+    last_candle_at = models.DateTimeField(null=True, blank=True, help_text=_("Open time of the last processed candle."))
     next_tick_at = models.DateTimeField(
         null=True, blank=True, db_index=True,
-        help_text="Wall-clock time by which the next candle will have closed (on the bot's exchange clock).",
+        help_text=_("Wall-clock time by which the next candle will have closed (on the bot's exchange clock)."),
     )
-    lease_until = models.DateTimeField(null=True, blank=True, help_text="A worker holds this bot until then.")
+    lease_until = models.DateTimeField(null=True, blank=True, help_text=_("A worker holds this bot until then."))
     needs_reconcile = models.BooleanField(
-        default=True, help_text="Compare open orders and the position with the exchange before the next tick."
+        default=True, help_text=_("Compare open orders and the position with the exchange before the next tick.")
     )
     equity_peak = models.DecimalField(max_digits=24, decimal_places=8, null=True, blank=True)
     day_start_equity = models.DecimalField(max_digits=24, decimal_places=8, null=True, blank=True)
@@ -150,16 +150,16 @@ class Bot(models.Model):
     replay_start = models.DateTimeField(null=True, blank=True, validators=[validate_replay_start])
     replay_speed = models.PositiveIntegerField(
         default=300, validators=[MinValueValidator(1), MaxValueValidator(MAX_REPLAY_SPEED)])
-    replay_started_at = models.DateTimeField(null=True, blank=True, help_text="Wall-clock time of the replay start.")
+    replay_started_at = models.DateTimeField(null=True, blank=True, help_text=_("Wall-clock time of the replay start."))
     replay_offset = models.DurationField(
-        null=True, blank=True, help_text="Replay time already elapsed before the last start (resume keeps it)."
+        null=True, blank=True, help_text=_("Replay time already elapsed before the last start (resume keeps it).")
     )
 
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     archived_at = models.DateTimeField(
-        null=True, blank=True, help_text="Archived: hidden from the lists, its trades kept for the P&L history.")
+        null=True, blank=True, help_text=_("Archived: hidden from the lists, its trades kept for the P&L history."))
 
     objects = BotQuerySet.as_manager()
 
@@ -202,17 +202,17 @@ class Order(models.Model):
     """An order as we asked for it and as the exchange last described it."""
 
     class Side(models.TextChoices):
-        BUY = "buy", "Buy"
-        SELL = "sell", "Sell"
+        BUY = "buy", _("Buy")
+        SELL = "sell", _("Sell")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending (recorded, not yet acknowledged)"
-        UNKNOWN = "unknown", "Unknown (reconcile with the exchange)"
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Filled"
-        CANCELED = "canceled", "Canceled"
-        REJECTED = "rejected", "Rejected"
-        EXPIRED = "expired", "Expired"
+        PENDING = "pending", _("Pending (recorded, not yet acknowledged)")
+        UNKNOWN = "unknown", _("Unknown (reconcile with the exchange)")
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Filled")
+        CANCELED = "canceled", _("Canceled")
+        REJECTED = "rejected", _("Rejected")
+        EXPIRED = "expired", _("Expired")
 
     UNSETTLED = (Status.PENDING, Status.UNKNOWN)
 
@@ -229,8 +229,8 @@ class Order(models.Model):
     average = models.DecimalField(max_digits=36, decimal_places=16, null=True, blank=True)
     fee = models.DecimalField(max_digits=36, decimal_places=16, default=Decimal("0"))
     fee_currency = models.CharField(max_length=20, blank=True, default="")
-    reason = models.CharField(max_length=50, blank=True, default="", help_text="signal, flatten, stop_loss, ...")
-    candle_at = models.DateTimeField(help_text="Open time of the candle whose signal caused it.")
+    reason = models.CharField(max_length=50, blank=True, default="", help_text=_("signal, flatten, stop_loss, ..."))
+    candle_at = models.DateTimeField(help_text=_("Open time of the candle whose signal caused it."))
     raw = models.JSONField(default=dict, blank=True)
     error = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -267,24 +267,24 @@ class Position(models.Model):
     """A long position from entry to exit; at most one open per bot. Closed ones are the bot's trades."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
 
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="positions")
     symbol = models.CharField(max_length=30)
     status = models.CharField(max_length=6, choices=Status.choices, default=Status.OPEN, db_index=True)
     quantity = models.DecimalField(
-        max_digits=36, decimal_places=16, default=Decimal("0"), help_text="Still open (base currency)."
+        max_digits=36, decimal_places=16, default=Decimal("0"), help_text=_("Still open (base currency).")
     )
     entry_quantity = models.DecimalField(
-        max_digits=36, decimal_places=16, default=Decimal("0"), help_text="Bought in all (base currency)."
+        max_digits=36, decimal_places=16, default=Decimal("0"), help_text=_("Bought in all (base currency).")
     )
     average_entry = models.DecimalField(max_digits=36, decimal_places=16, default=Decimal("0"))
     cost = models.DecimalField(
-        max_digits=36, decimal_places=16, default=Decimal("0"), help_text="Quote spent on entry, fees included."
+        max_digits=36, decimal_places=16, default=Decimal("0"), help_text=_("Quote spent on entry, fees included.")
     )
     proceeds = models.DecimalField(
-        max_digits=36, decimal_places=16, default=Decimal("0"), help_text="Quote received on exit, after fees."
+        max_digits=36, decimal_places=16, default=Decimal("0"), help_text=_("Quote received on exit, after fees.")
     )
     exit_price = models.DecimalField(max_digits=36, decimal_places=16, null=True, blank=True)
     exit_reason = models.CharField(max_length=50, blank=True, default="")
@@ -319,18 +319,18 @@ class BotEvent(models.Model):
     """The audit trail: every start, stop, signal, risk refusal, order and error, and who caused it."""
 
     class Kind(models.TextChoices):
-        START = "start", "Started"
-        STOP = "stop", "Stopped"
-        PAUSE = "pause", "Paused"
-        RESUME = "resume", "Resumed"
-        SIGNAL = "signal", "Signal"
-        RISK_REFUSAL = "risk_refusal", "Refused by a risk rule"
-        HALT = "halt", "Halted"
-        ORDER = "order", "Order"
-        FILL = "fill", "Fill"
-        RECONCILE = "reconcile", "Reconciled with the exchange"
-        ERROR = "error", "Error"
-        SETTINGS = "settings", "Settings changed"
+        START = "start", _("Started")
+        STOP = "stop", _("Stopped")
+        PAUSE = "pause", _("Paused")
+        RESUME = "resume", _("Resumed")
+        SIGNAL = "signal", _("Signal")
+        RISK_REFUSAL = "risk_refusal", _("Refused by a risk rule")
+        HALT = "halt", _("Halted")
+        ORDER = "order", _("Order")
+        FILL = "fill", _("Fill")
+        RECONCILE = "reconcile", _("Reconciled with the exchange")
+        ERROR = "error", _("Error")
+        SETTINGS = "settings", _("Settings changed")
 
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="events")
     time = models.DateTimeField(default=timezone.now, db_index=True)
@@ -340,7 +340,7 @@ class BotEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    source = models.CharField(max_length=20, default="worker", help_text="web, api, admin, command, worker, risk")
+    source = models.CharField(max_length=20, default="worker", help_text=_("web, api, admin, command, worker, risk"))
 
     class Meta:
         ordering = ["time", "id"]

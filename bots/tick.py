@@ -15,6 +15,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 
 from bots import entries, ledger, risk, scheduler
 from bots.crashpoints import crashpoint
@@ -139,7 +140,8 @@ def tick_bot(bot_id: int, lease: datetime | None = None) -> TickResult:
         next_due = _tick(bot, client, result)
     except TemporaryExchangeError as exc:
         result.outcome = "retry"
-        _event(bot, BotEvent.Kind.ERROR, f"Temporary exchange error, trying again next candle: {exc}",
+        _event(bot, BotEvent.Kind.ERROR,
+               N_("Temporary exchange error, trying again next candle: %(error)s") % {"error": exc},
                {"error": str(exc), "temporary": True})
         next_due = _next_due(bot, client, retry=True)
     except (OperationalError, InterfaceError):
@@ -205,7 +207,8 @@ def _fail(bot: Bot, reason: str) -> None:
     reason = redact(reason)[:480]  # an unexpected exception's text may quote a request, keys included
     Bot.objects.filter(pk=bot.pk).update(status=Bot.Status.ERROR, status_reason=reason,
                                          status_changed_at=timezone.now())
-    _event(bot, BotEvent.Kind.ERROR, f"Bot stopped with an error: {reason}", {"error": reason})
+    _event(bot, BotEvent.Kind.ERROR, N_("Bot stopped with an error: %(reason)s") % {"reason": reason},
+           {"error": reason})
 
 
 def _next_due(bot: Bot, client, retry: bool = False) -> datetime | None:
@@ -261,8 +264,9 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
     _apply_halts(bot, client, limits, state, candle_at, position, result)
 
     if decision["signal"] != "HOLD":
-        _event(bot, BotEvent.Kind.SIGNAL, f"{decision['signal']} on the {candle_at:%Y-%m-%d %H:%M} candle: "
-               f"{decision['reason']}", {**decision, "candle_at": candle_at, "close": close},
+        _event(bot, BotEvent.Kind.SIGNAL, N_("%(signal)s on the %(candle)s candle: %(reason)s") % {
+               "signal": decision["signal"], "candle": f"{candle_at:%Y-%m-%d %H:%M}", "reason": decision["reason"]},
+               {**decision, "candle_at": candle_at, "close": close},
                exchange_time=exchange_now)
     if result.orders:
         position = ledger.open_position(bot)
@@ -278,10 +282,12 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
         if review.allowed:
             enter(bot, client, candle_at, review, close, result)
         elif not review.is_halt:
-            _event(bot, BotEvent.Kind.RISK_REFUSAL, f"BUY refused ({review.rule}): {review.message}",
+            _event(bot, BotEvent.Kind.RISK_REFUSAL, N_("BUY refused (%(rule)s): %(message)s") % {
+                   "rule": review.rule, "message": review.message},
                    {"rule": review.rule, **review.numbers}, source="risk", exchange_time=exchange_now)
     elif decision["signal"] == "BUY" and position is None:
-        _event(bot, BotEvent.Kind.RISK_REFUSAL, f"BUY refused: the bot is halted ({bot.status_reason})",
+        _event(bot, BotEvent.Kind.RISK_REFUSAL, N_("BUY refused: the bot is halted (%(reason)s)") % {
+               "reason": bot.status_reason},
                {"rule": "halted", "halted_until": bot.halted_until}, source="risk", exchange_time=exchange_now)
     elif decision["signal"] == "SELL" and position is not None:
         exit_position(bot, client, position, candle_at, "signal", result)
@@ -378,7 +384,8 @@ def _apply_halts(bot, client, limits, state, candle_at, position, result) -> Non
         Bot.objects.filter(pk=bot.pk, status=Bot.Status.RUNNING).update(
             status=bot.status, status_reason=bot.status_reason, halted_until=bot.halted_until,
             status_changed_at=timezone.now())
-        _event(bot, BotEvent.Kind.HALT, f"Halted ({halt.rule}): {halt.message}", {"rule": halt.rule, **halt.numbers},
+        _event(bot, BotEvent.Kind.HALT, N_("Halted (%(rule)s): %(message)s") % {
+               "rule": halt.rule, "message": halt.message}, {"rule": halt.rule, **halt.numbers},
                source="risk", exchange_time=state.now)
         if limits.flatten_on_halt and position is not None:
             exit_position(bot, client, position, candle_at, "flatten_on_halt", result)
@@ -389,7 +396,7 @@ def _apply_halts(bot, client, limits, state, candle_at, position, result) -> Non
             status=Bot.Status.RUNNING, status_reason="The halt ended.", halted_until=None,
             status_changed_at=timezone.now())
         bot.status, bot.halted_until = Bot.Status.RUNNING, None
-        _event(bot, BotEvent.Kind.RESUME, "The halt ended: the bot may open positions again.", source="risk",
+        _event(bot, BotEvent.Kind.RESUME, N_("The halt ended: the bot may open positions again."), source="risk",
                exchange_time=state.now)
 
 
@@ -408,8 +415,9 @@ def enter(bot: Bot, client, candle_at: datetime, review: risk.Decision, close: D
         amount = _quantize_down(review.cash / (close * (1 + fee)), step)
         params = None
         if amount <= 0:
-            _event(bot, BotEvent.Kind.RISK_REFUSAL, f"BUY skipped: {review.cash:.2f} buys less than one amount "
-                   f"step ({step}) of {bot.symbol}.", {"rule": "min_amount", "cash": review.cash, "step": step},
+            message = N_("BUY skipped: %(cash)s buys less than one amount step (%(step)s) of %(symbol)s.") % {
+                "cash": f"{review.cash:.2f}", "step": step, "symbol": bot.symbol}
+            _event(bot, BotEvent.Kind.RISK_REFUSAL, message, {"rule": "min_amount", "cash": review.cash, "step": step},
                    source="risk")
             return
     else:
@@ -426,8 +434,10 @@ def enter(bot: Bot, client, candle_at: datetime, review: risk.Decision, close: D
     order, created = ledger.record_intent(bot, side="buy", amount=amount, candle_at=candle_at, reason="signal")
     if not created and not _may_send(order):
         return
-    _event(bot, BotEvent.Kind.ORDER, f"BUY {ledger.shown(amount)} {bot.symbol} (about {review.cash:.2f} "
-           f"{bot.symbol.split('/')[-1]}, {review.numbers.get('fraction', 0):.2%} of equity)",
+    _event(bot, BotEvent.Kind.ORDER,
+           N_("BUY %(amount)s %(symbol)s (about %(cash)s %(quote)s, %(fraction)s of equity)") % {
+               "amount": ledger.shown(amount), "symbol": bot.symbol, "cash": f"{review.cash:.2f}",
+               "quote": bot.symbol.split("/")[-1], "fraction": f"{review.numbers.get('fraction', 0):.2%}"},
            {"client_order_id": order.client_order_id, "cash": review.cash, **review.numbers})
     send(bot, client, order, params=params)
     result.orders.append(order.client_order_id)
@@ -465,7 +475,8 @@ def send(bot: Bot, client, order: Order, params: dict | None = None) -> Order:
         raise
     except OrderRefused as exc:
         Order.objects.filter(pk=order.pk).update(status=Order.Status.REJECTED, error=exc.reason[:500])
-        _event(bot, BotEvent.Kind.ERROR, f"Order {order.client_order_id} refused by the exchange: {exc.reason}",
+        _event(bot, BotEvent.Kind.ERROR, N_("Order %(order)s refused by the exchange: %(reason)s") % {
+                   "order": order.client_order_id, "reason": exc.reason},
                {"client_order_id": order.client_order_id, "reason": exc.reason})
         raise
     crashpoint("after_order_sent")
@@ -524,7 +535,8 @@ def exit_position(bot: Bot, client, position: Position, candle_at: datetime, rea
     order, created = ledger.record_intent(bot, side="sell", amount=amount, candle_at=candle_at, reason=reason)
     if not created and not _may_send(order):
         return
-    _event(bot, BotEvent.Kind.ORDER, f"SELL {ledger.shown(amount)} {bot.symbol} ({reason})",
+    _event(bot, BotEvent.Kind.ORDER, N_("SELL %(amount)s %(symbol)s (%(reason)s)") % {
+               "amount": ledger.shown(amount), "symbol": bot.symbol, "reason": reason},
            {"client_order_id": order.client_order_id, "reason": reason})
     send(bot, client, order)
     result.orders.append(order.client_order_id)
@@ -554,12 +566,15 @@ def settle_unknown_orders(bot: Bot, client) -> None:
                 Order.objects.filter(pk=order.pk).update(
                     status=Order.Status.CANCELED,
                     error=f"{NEVER_SENT} (the tick stopped before sending it); never sent for a later candle.")
-                _event(bot, BotEvent.Kind.RECONCILE, f"Order {order.client_order_id} never reached the exchange: "
-                       "marked canceled.", {"client_order_id": order.client_order_id})
+                _event(bot, BotEvent.Kind.RECONCILE,
+                       N_("Order %(order)s never reached the exchange: marked canceled.") % {
+                           "order": order.client_order_id}, {"client_order_id": order.client_order_id})
             continue
         ledger.apply_result(order, answer)
-        _event(bot, BotEvent.Kind.RECONCILE, f"Order {order.client_order_id} found on the exchange: {answer.status}, "
-               f"filled {ledger.shown(answer.filled)}.", {"client_order_id": order.client_order_id,
+        _event(bot, BotEvent.Kind.RECONCILE,
+               N_("Order %(order)s found on the exchange: %(status)s, filled %(filled)s.") % {
+                   "order": order.client_order_id, "status": answer.status, "filled": ledger.shown(answer.filled)},
+               {"client_order_id": order.client_order_id,
                                                          "status": answer.status, "filled": answer.filled})
         if order.side == "buy" and answer.filled > 0 and order.type != "bracket":
             protect(bot, client, Order.objects.get(pk=order.pk), order.candle_at)
@@ -618,12 +633,13 @@ def reconcile_with_exchange(bot: Bot, client) -> None:
     follows = abs(held - booked) > ledger.DUST if bot.mode != Bot.Mode.LIVE else booked - held > ledger.DUST
     if follows:
         _event(bot, BotEvent.Kind.RECONCILE,
-               f"The exchange holds {ledger.shown(held)} {base}, the ledger {ledger.shown(booked)}: "
-               "the ledger follows the exchange.", details)
+               N_("The exchange holds %(held)s %(base)s, the ledger %(booked)s: the ledger follows the exchange.") % {
+                   "held": ledger.shown(held), "base": base, "booked": ledger.shown(booked)}, details)
         _correct_position(bot, position, held)
     Bot.objects.filter(pk=bot.pk).update(needs_reconcile=False)
     bot.needs_reconcile = False
-    _event(bot, BotEvent.Kind.RECONCILE, f"Reconciled with the exchange ({imported} orders imported).", details)
+    _event(bot, BotEvent.Kind.RECONCILE, N_("Reconciled with the exchange (%(count)s orders imported).") % {
+        "count": imported}, details)
 
 
 def _correct_position(bot: Bot, position: Position | None, held: Decimal) -> None:

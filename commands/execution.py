@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 
 from bots import ledger, scheduler
 from bots.crashpoints import crashpoint
@@ -98,8 +99,10 @@ def place_order(book: Bot, client, *, client_order_id: str, side: str, type: str
         return order
     BotEvent.objects.create(
         bot=book, kind=BotEvent.Kind.ORDER, source=source, actor=actor if getattr(actor, "pk", None) else None,
-        message=f"{side.upper()} {ledger.shown(amount)} {book.symbol} {type}"
-                f"{f' at {ledger.shown(price)}' if price is not None else ''} ({reason}, {source})",
+        message=(N_("%(side)s %(amount)s %(symbol)s %(type)s (%(reason)s, %(source)s)") if price is None else
+                 N_("%(side)s %(amount)s %(symbol)s %(type)s at %(price)s (%(reason)s, %(source)s)")) % {
+            "side": side.upper(), "amount": ledger.shown(amount), "symbol": book.symbol, "type": type,
+            "price": ledger.shown(price) if price is not None else "", "reason": reason, "source": source},
         data={"client_order_id": client_order_id, "amount": amount, "price": price, "type": type},
     )
     crashpoint("command_before_order_sent")
@@ -113,7 +116,8 @@ def place_order(book: Bot, client, *, client_order_id: str, side: str, type: str
     except OrderRefused as exc:
         Order.objects.filter(pk=order.pk).update(status=Order.Status.REJECTED, error=exc.reason[:500])
         BotEvent.objects.create(bot=book, kind=BotEvent.Kind.ERROR, source=source,
-                                message=f"Order {client_order_id} refused by the exchange: {exc.reason}"[:1000],
+                                message=(N_("Order %(order)s refused by the exchange: %(reason)s") % {
+                                    "order": client_order_id, "reason": exc.reason})[:1000],
                                 data={"client_order_id": client_order_id, "reason": exc.reason})
         raise
     crashpoint("command_after_order_sent")
@@ -133,15 +137,17 @@ def settle(order: Order, client) -> bool:
         Order.objects.filter(pk=order.pk, status__in=Order.UNSETTLED).update(
             status=Order.Status.CANCELED, error=f"{NEVER_SENT}; not sent later.")
         BotEvent.objects.create(bot_id=order.bot_id, kind=BotEvent.Kind.RECONCILE,
-                                message=f"Order {order.client_order_id} never reached the exchange: marked canceled.",
+                                message=N_("Order %(order)s never reached the exchange: marked canceled.") % {
+                                    "order": order.client_order_id},
                                 data={"client_order_id": order.client_order_id})
         return True
     except TemporaryExchangeError:
         return False
     ledger.apply_result(order, answer, source="command")
     BotEvent.objects.create(bot_id=order.bot_id, kind=BotEvent.Kind.RECONCILE,
-                            message=f"Order {order.client_order_id} found on the exchange: {answer.status}, "
-                                    f"filled {ledger.shown(answer.filled)}.",
+                            message=N_("Order %(order)s found on the exchange: %(status)s, filled %(filled)s.") % {
+                                "order": order.client_order_id, "status": answer.status,
+                                "filled": ledger.shown(answer.filled)},
                             data={"client_order_id": order.client_order_id, "status": answer.status,
                                   "filled": answer.filled})
     return True
@@ -156,8 +162,9 @@ def cancel_order(order: Order, client, *, source: str, actor=None) -> Order:
     ledger.apply_result(order, answer, source=source)
     BotEvent.objects.create(bot_id=order.bot_id, kind=BotEvent.Kind.ORDER, source=source,
                             actor=actor if getattr(actor, "pk", None) else None,
-                            message=f"Cancel {order.client_order_id}: {answer.status}, filled "
-                                    f"{ledger.shown(answer.filled)}.",
+                            message=N_("Cancel %(order)s: %(status)s, filled %(filled)s.") % {
+                                "order": order.client_order_id, "status": answer.status,
+                                "filled": ledger.shown(answer.filled)},
                             data={"client_order_id": order.client_order_id, "status": answer.status})
     order.refresh_from_db()
     return order

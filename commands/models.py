@@ -43,26 +43,26 @@ class Activity(models.Model):
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="activities")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+", help_text="Who asked (the owner, or staff acting in the admin).")
+                              related_name="+", help_text=_("Who asked (the owner, or staff acting in the admin)."))
     door = models.CharField(max_length=20, choices=Door.choices)
-    command = models.CharField(max_length=40, help_text="place_order, close_position, alert_fired, ...")
-    text = models.TextField(blank=True, default="", help_text="The text or payload that caused it, as received.")
+    command = models.CharField(max_length=40, help_text=_("place_order, close_position, alert_fired, ..."))
+    text = models.TextField(blank=True, default="", help_text=_("The text or payload that caused it, as received."))
     request = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder,
-                               help_text="The command as asked.")
+                               help_text=_("The command as asked."))
     payload = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder,
-                               help_text="The command as it runs (exact amounts), once validated.")
+                               help_text=_("The command as it runs (exact amounts), once validated."))
     summary = models.CharField(max_length=500, blank=True, default="")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True)
-    code = models.CharField(max_length=50, blank=True, default="", help_text="Stable code of a refusal.")
+    code = models.CharField(max_length=50, blank=True, default="", help_text=_("Stable code of a refusal."))
     message = models.TextField(blank=True, default="")
     result = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     pending_id = models.CharField(max_length=32, unique=True, null=True, blank=True,
-                                  help_text="The one-time id a confirmation names.")
+                                  help_text=_("The one-time id a confirmation names."))
     expires_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     confirmed_door = models.CharField(max_length=20, choices=Door.choices, blank=True, default="")
     idempotency_key = models.CharField(max_length=64, blank=True, default="",
-                                       help_text="A door's retry of the same request is this same entry.")
+                                       help_text=_("A door's retry of the same request is this same entry."))
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -105,14 +105,14 @@ class PriceAlert(models.Model):
     exchange_account = models.ForeignKey("exchanges.ExchangeAccount", null=True, blank=True,
                                          on_delete=models.CASCADE, related_name="price_alerts")
     bot = models.ForeignKey("bots.Bot", null=True, blank=True, on_delete=models.CASCADE, related_name="price_alerts",
-                            help_text="A replay bot whose replayed price the alert watches.")
+                            help_text=_("A replay bot whose replayed price the alert watches."))
     symbol = models.CharField(max_length=30)
     direction = models.CharField(max_length=5, choices=Direction.choices)
     price = models.DecimalField(max_digits=36, decimal_places=16, validators=[MinValueValidator(0)])
     repeat = models.BooleanField(default=False)
     note = models.CharField(max_length=200, blank=True, default="")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True)
-    armed = models.BooleanField(default=True, help_text="A repeating alert fires again only after re-arming.")
+    armed = models.BooleanField(default=True, help_text=_("A repeating alert fires again only after re-arming."))
     fire_count = models.PositiveIntegerField(default=0)
     last_price = models.DecimalField(max_digits=36, decimal_places=16, null=True, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
@@ -142,7 +142,7 @@ class TradingPreferences(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trading_preferences")
     confirm_simulated = models.BooleanField(
-        default=False, help_text="Ask for confirmation of paper and replay orders too (live ones always are).")
+        default=False, help_text=_("Ask for confirmation of paper and replay orders too (live ones always are)."))
 
     class Meta:
         verbose_name_plural = "trading preferences"
@@ -171,14 +171,14 @@ class ManualLimits(models.Model):
 
     account = models.OneToOneField("exchanges.ExchangeAccount", on_delete=models.CASCADE, related_name="manual_limits")
     max_position_pct = models.DecimalField(default=partial(_bot_default, "max_position_pct"), **PCT,
-                                           help_text="Largest position per market, in % of the account's value.")
+                                           help_text=_("Largest position per market, in % of the account's value."))
     daily_loss_limit_pct = models.DecimalField(default=partial(_bot_default, "daily_loss_limit_pct"), **PCT)
     max_drawdown_pct = models.DecimalField(default=partial(_bot_default, "max_drawdown_pct"), **PCT)
     max_consecutive_losses = models.PositiveIntegerField(default=partial(_bot_default, "max_consecutive_losses"))
     loss_cooldown_minutes = models.PositiveIntegerField(default=partial(_bot_default, "loss_cooldown_minutes"))
     max_orders_per_hour = models.PositiveIntegerField(default=partial(_bot_default, "max_orders_per_hour"))
     max_open_positions = models.PositiveIntegerField(default=partial(_bot_default, "max_open_positions"),
-                                                     help_text="Across all your bots and manual books together.")
+                                                     help_text=_("Across all your bots and manual books together."))
     updated_at = models.DateTimeField(auto_now=True)
 
     FIELDS = ("max_position_pct", "daily_loss_limit_pct", "max_drawdown_pct", "max_consecutive_losses",

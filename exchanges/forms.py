@@ -3,6 +3,7 @@
 import ccxt
 from django import forms
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_variables
 
 from exchanges.models import ExchangeAccount
@@ -33,11 +34,11 @@ def clean_secret_text(value: str, label: str) -> str:
 
 
 class ExchangeAccountForm(forms.ModelForm):
-    api_key = forms.CharField(label="API key", required=False, widget=SecretInput(), strip=False)
-    api_secret = forms.CharField(label="API secret", required=False, widget=SecretInput(), strip=False)
+    api_key = forms.CharField(label=gettext_lazy("API key"), required=False, widget=SecretInput(), strip=False)
+    api_secret = forms.CharField(label=gettext_lazy("API secret"), required=False, widget=SecretInput(), strip=False)
     passphrase = forms.CharField(
-        label="Passphrase", required=False, widget=SecretInput(), strip=False,
-        help_text="Only some exchanges (OKX, KuCoin, Coinbase) use one.",
+        label=gettext_lazy("Passphrase"), required=False, widget=SecretInput(), strip=False,
+        help_text=gettext_lazy("Only some exchanges (OKX, KuCoin, Coinbase) use one."),
     )
 
     SECRET_FIELDS = ("api_key", "api_secret", "passphrase")

@@ -37,15 +37,15 @@ class OwnedQuerySet(models.QuerySet):
 
 class ExchangeAccount(models.Model):
     class Mode(models.TextChoices):
-        PAPER = "paper", "Paper (simulated fills, real prices)"
-        TESTNET = "testnet", "Testnet / sandbox"
-        LIVE = "live", "Live (real money)"
+        PAPER = "paper", _("Paper (simulated fills, real prices)")
+        TESTNET = "testnet", _("Testnet / sandbox")
+        LIVE = "live", _("Live (real money)")
 
     class Status(models.TextChoices):
-        UNTESTED = "untested", "Not tested yet"
-        OK = "ok", "Connection OK"
-        INVALID = "invalid", "Keys rejected"
-        ERROR = "error", "Last test failed"
+        UNTESTED = "untested", _("Not tested yet")
+        OK = "ok", _("Connection OK")
+        INVALID = "invalid", _("Keys rejected")
+        ERROR = "error", _("Last test failed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exchange_accounts")
@@ -162,11 +162,11 @@ class SimOrder(models.Model):
     """An order on a simulated exchange, processed lazily candle by candle up to the exchange's now()."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Filled"
-        CANCELED = "canceled", "Canceled"
-        REJECTED = "rejected", "Rejected"
-        EXPIRED = "expired", "Expired"
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Filled")
+        CANCELED = "canceled", _("Canceled")
+        REJECTED = "rejected", _("Rejected")
+        EXPIRED = "expired", _("Expired")
 
     wallet = models.ForeignKey(SimWallet, on_delete=models.CASCADE, related_name="orders")
     client_order_id = models.CharField(max_length=64)
@@ -186,10 +186,10 @@ class SimOrder(models.Model):
     fee = models.DecimalField(default=0, **SIM_MONEY)
     reserved = models.DecimalField(default=0, **SIM_MONEY)
     reason = models.CharField(max_length=200, blank=True, default="")
-    placed_at = models.DateTimeField(help_text="Exchange-clock time the order was placed.")
+    placed_at = models.DateTimeField(help_text=_("Exchange-clock time the order was placed."))
     # Open time of the last candle this order was checked against: processing resumes after it.
     processed_until = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(null=True, blank=True, help_text="Exchange-clock time of the last change.")
+    updated_at = models.DateTimeField(null=True, blank=True, help_text=_("Exchange-clock time of the last change."))
 
     class Meta:
         ordering = ["wallet", "id"]

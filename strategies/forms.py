@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django import forms
 from django.db.models import Count, Max, Min
+from django.utils.translation import gettext_lazy as _
 
 from exchanges.models import Candle
 from strategies import trade_defaults
@@ -122,28 +123,28 @@ def series_key(row: dict) -> str:
 
 
 class BacktestForm(forms.Form):
-    config = forms.ModelChoiceField(queryset=StrategyConfig.objects.none(), label="Strategy")
-    series = forms.ChoiceField(label="Candles", help_text="Stored candles (manage.py import_candles adds more).")
-    start = forms.DateField(required=False, help_text="First day (UTC); empty = from the first stored candle.",
+    config = forms.ModelChoiceField(queryset=StrategyConfig.objects.none(), label=_("Strategy"))
+    series = forms.ChoiceField(label=_("Candles"), help_text=_("Stored candles (manage.py import_candles adds more)."))
+    start = forms.DateField(required=False, help_text=_("First day (UTC); empty = from the first stored candle."),
                             widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, help_text="Last day (UTC), included; empty = to the last stored candle.",
+    end = forms.DateField(required=False, help_text=_("Last day (UTC), included; empty = to the last stored candle."),
                           widget=forms.DateInput(attrs={"type": "date"}))
     cash = forms.FloatField(initial=float(trade_defaults.STARTING_BALANCE), min_value=0.01, max_value=MAX_CASH,
-                            help_text="Starting cash in the quote currency.")
+                            help_text=_("Starting cash in the quote currency."))
     # Percentages, as on the bot form, with a new bot's defaults: a default backtest describes a default bot.
-    fee = PercentField(label="Fee per side (%)", max_percent=50, decimal_places=3, initial=trade_defaults.FEE,
-                       help_text="0.1 is typical (0.1 % of each buy and each sell).")
-    slippage = PercentField(label="Slippage (%)", max_percent=50, decimal_places=3, initial=trade_defaults.SLIPPAGE,
-                            help_text="How far a market fill moves against you, in % of the price.")
-    stake = PercentField(label="Stake (%)", min_value=Decimal("0.01"), initial=trade_defaults.STAKE,
+    fee = PercentField(label=_("Fee per side (%)"), max_percent=50, decimal_places=3, initial=trade_defaults.FEE,
+                       help_text=_("0.1 is typical (0.1 % of each buy and each sell)."))
+    slippage = PercentField(label=_("Slippage (%)"), max_percent=50, decimal_places=3, initial=trade_defaults.SLIPPAGE,
+                            help_text=_("How far a market fill moves against you, in % of the price."))
+    stake = PercentField(label=_("Stake (%)"), min_value=Decimal("0.01"), initial=trade_defaults.STAKE,
                          help_text="Share of equity put into each entry, in %. A new bot's default: its stake "
                                    "capped by its max position. 100 = all in.")
-    stop_loss = PercentField(label="Stop-loss (%)", max_value=Decimal("99.99"), initial=trade_defaults.STOP_LOSS,
-                             help_text="Sell when the price falls this % below the entry price. 0 = none.")
-    take_profit = PercentField(label="Take-profit (%)", max_percent=10000, max_digits=8,
+    stop_loss = PercentField(label=_("Stop-loss (%)"), max_value=Decimal("99.99"), initial=trade_defaults.STOP_LOSS,
+                             help_text=_("Sell when the price falls this % below the entry price. 0 = none."))
+    take_profit = PercentField(label=_("Take-profit (%)"), max_percent=10000, max_digits=8,
                                initial=trade_defaults.TAKE_PROFIT,
-                               help_text="Sell when the price rises this % above the entry price. 0 = none.")
-    trailing_stop = PercentField(label="Trailing stop (%)", max_value=Decimal("99.99"),
+                               help_text=_("Sell when the price rises this % above the entry price. 0 = none."))
+    trailing_stop = PercentField(label=_("Trailing stop (%)"), max_value=Decimal("99.99"),
                                  initial=trade_defaults.TRAILING_STOP,
                                  help_text="Sell when the price falls this % below its highest point since entry. "
                                            "0 = off.")

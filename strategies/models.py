@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from exchanges.models import OwnedQuerySet
 from strategies.registry import STRATEGIES, InvalidParameters, build_strategy, strategy_choices
@@ -50,10 +51,10 @@ class Backtest(models.Model):
     its progress, and the results: metrics, trades, a downsampled equity curve and candles for the chart."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="backtests")
     config = models.ForeignKey(StrategyConfig, on_delete=models.SET_NULL, null=True, blank=True,

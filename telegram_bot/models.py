@@ -57,7 +57,11 @@ class TelegramLink(models.Model):
         return f"{self.user} <-> Telegram user {self.telegram_user_id}"
 
     def language(self) -> str:
-        return supported_language(self.language_code)
+        """The language chosen on the platform (the profile), else the Telegram app's, else the default."""
+        from accounts.models import Profile
+
+        chosen = Profile.objects.filter(user_id=self.user_id).values_list("language", flat=True).first()
+        return supported_language(chosen) if chosen else supported_language(self.language_code)
 
 
 def hash_token(token: str) -> str:

@@ -1,0 +1,80 @@
+"""Texts stored in English (bot events, the worker's activity entries, refusal messages) shown in the reader's
+language: the English text is matched against the catalogue's own msgids, exactly or as a pattern with its
+%(name)s placeholders, and the translation is filled with the same values (each translated in turn when it is
+itself a known English text). Nothing is stored twice and old rows translate too; a text no msgid fits is
+shown as it was stored."""
+
+import re
+from functools import lru_cache
+
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils import translation
+from django.utils.translation import trans_real
+
+PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+MAX_DEPTH = 3
+
+
+@lru_cache(maxsize=16)
+def _patterns(language: str) -> tuple[tuple[re.Pattern, str], ...]:
+    """(regex, msgid) of every msgid with a %(name)s placeholder in `language`'s catalogue, the most specific
+    (the most literal text) first."""
+    catalog = trans_real.translation(language)._catalog
+    found = []
+    for msgid in catalog.keys():
+        if not isinstance(msgid, str) or "%(" not in msgid:
+            continue
+        pattern, seen, literal, last = [], set(), 0, 0
+        for match in PLACEHOLDER.finditer(msgid):
+            text = msgid[last:match.start()]
+            pattern.append(re.escape(text))
+            literal += len(text)
+            if match.group(0) == "%%":
+                pattern.append("%")
+            elif match.group(1) in seen:
+                pattern.append(f"(?P={match.group(1)})")
+            else:
+                seen.add(match.group(1))
+                pattern.append(f"(?P<{match.group(1)}>.+?)")
+            last = match.end()
+        if "%(" in msgid[last:]:  # another conversion (%(x)d, %(x).2f): not reversible from text, skipped
+            continue
+        pattern.append(re.escape(msgid[last:]))
+        literal += len(msgid) - last
+        if literal >= 3:  # "%(a)s: %(b)s" alone would swallow anything
+            found.append((literal, re.compile("".join(pattern), re.DOTALL), msgid))
+    found.sort(key=lambda item: -item[0])
+    return tuple((regex, msgid) for _literal, regex, msgid in found)
+
+
+@receiver(setting_changed)
+def _forget(setting, **kwargs):
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS"}:
+        _patterns.cache_clear()
+
+
+def shown(text, depth: int = 0) -> str:
+    """`text` (English, as stored) in the active language."""
+    if not text:
+        return text or ""
+    text = str(text)
+    language = translation.get_language()
+    if not language or language == "en" or depth > MAX_DEPTH:
+        return text
+    translated = translation.gettext(text)
+    if translated != text:
+        return translated
+    for regex, msgid in _patterns(language):
+        match = regex.fullmatch(text)
+        if match is None:
+            continue
+        target = translation.gettext(msgid)
+        if target == msgid:
+            continue  # not translated yet: the English stays
+        values = {name: shown(value, depth + 1) for name, value in match.groupdict().items()}
+        try:
+            return target % values
+        except (KeyError, ValueError, TypeError):  # a translation that names other placeholders
+            return text
+    return text

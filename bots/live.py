@@ -30,7 +30,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db.models import Max
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from bots.models import Bot, BotEvent, Fill, LiveMessage, Order, PnLSnapshot, Position
 from bots.templatetags.bot_display import base_currency, downsample, quote_currency
@@ -246,8 +246,13 @@ def publish_bot_update(bot_id) -> None:
     except Bot.DoesNotExist:
         return
     try:
-        publish(bot_group(bot.pk), render_bot_page_fragments(bot))
-        publish(user_group(bot.owner_id), render_dashboard_fragments(bot))
+        # Rendered once for every page of the owner that listens (and replayed to late sockets): in the
+        # owner's language, whichever process (a tick, a request) published it.
+        from accounts.language import language_of
+
+        with translation.override(language_of(bot.owner)):
+            publish(bot_group(bot.pk), render_bot_page_fragments(bot))
+            publish(user_group(bot.owner_id), render_dashboard_fragments(bot))
     except Exception:
         log.exception("live update for bot %s failed", bot_id)
     prune_old_messages_sometimes()

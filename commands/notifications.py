@@ -6,6 +6,7 @@ import logging
 
 import django.dispatch
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from bots import live
 from commands.models import Activity, Door
@@ -22,7 +23,10 @@ def notify(user, kind: str, message: str, *, summary: str = "", result: dict | N
                                        summary=summary[:500] or message[:500], status=Activity.Status.DONE,
                                        message=message, result=result or {})
     try:
-        html = render_to_string("commands/parts/notification.html", {"activity": activity})
+        from accounts.language import language_of
+
+        with translation.override(language_of(user)):  # the worker's, not a request's language
+            html = render_to_string("commands/parts/notification.html", {"activity": activity})
         live.publish(live.notify_group(user.pk), html)
     except Exception:
         log.exception("live notification for user %s failed", user.pk)

@@ -14,6 +14,7 @@ from django.utils.translation import trans_real
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
 MAX_DEPTH = 3
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
 @lru_cache(maxsize=16)
@@ -77,4 +78,10 @@ def shown(text, depth: int = 0) -> str:
             return target % values
         except (KeyError, ValueError, TypeError):  # a translation that names other placeholders
             return text
+    # Sentences joined into one text ("Started by web (alice). The stored candles begin at ..."): each alone.
+    sentences = SENTENCE_END.split(text)
+    if len(sentences) > 1:
+        shown_sentences = [shown(sentence, depth + 1) for sentence in sentences]
+        if shown_sentences != sentences:
+            return " ".join(shown_sentences)
     return text

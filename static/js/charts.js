@@ -17,7 +17,8 @@
     if (value === null || value === undefined || isNaN(value)) return "—";
     var abs = Math.abs(value);
     var places = digits !== undefined ? digits : abs >= 1000 ? 2 : abs >= 1 ? 4 : 8;
-    return value.toLocaleString("en-US", { minimumFractionDigits: Math.min(places, 2), maximumFractionDigits: places });
+    var options = { minimumFractionDigits: Math.min(places, 2), maximumFractionDigits: places };
+    return window.tradingbotLocale ? window.tradingbotLocale.number(value, options) : value.toLocaleString("en-US", options);
   }
 
   function utc(seconds) {
@@ -35,6 +36,8 @@
       rightPriceScale: { borderColor: "#2a323c" },
       timeScale: { borderColor: "#2a323c", timeVisible: true, secondsVisible: false, rightOffset: 3 },
       crosshair: { mode: L.CrosshairMode.Normal },
+      // The chart's own axis labels (month names) in the page's language, Gregorian years (static/js/locale.js).
+      localization: { locale: window.tradingbotLocale ? window.tradingbotLocale.locale() : "en-u-ca-gregory" },
     };
     for (var key in extra || {}) options[key] = extra[key];
     return L.createChart(el, options);

@@ -3,10 +3,11 @@
 // and the pages carry no inline script (the Content-Security-Policy allows none).
 (function () {
   "use strict";
+  var _ = window.gettext || function (text) { return text; };  // the djangojs catalogue (/i18n/js/)
   var UNIT_HELP = {
-    quote: "How much to spend (buy) or receive (sell), in the quote currency.",
-    base: "How many coins to buy or sell.",
-    percent: "A share of your free balance: of the quote currency for a buy, of the coin for a sell."
+    quote: _("How much to spend (buy) or receive (sell), in the quote currency."),
+    base: _("How many coins to buy or sell."),
+    percent: _("A share of your free balance: of the quote currency for a buy, of the coin for a sell.")
   };
 
   function ticketOf(el) { return el.closest("form.ticket"); }

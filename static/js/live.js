@@ -3,6 +3,8 @@
 // ?after=N when the socket (re)connects, so the server replays what the page missed meanwhile.
 (function () {
   "use strict";
+  // Django's JavaScript catalogue (/i18n/js/, domain djangojs) defines gettext; without it, English.
+  var _ = window.gettext || function (text) { return text; };
   var last = 0;
   var seen = [];
   var closedOnPurpose = false;
@@ -41,11 +43,11 @@
     if (el) el.setAttribute("data-live-after", String(last));
   });
   // "updating", not "live": next to a replay or paper bot the badge must not read as live trading.
-  document.addEventListener("htmx:wsOpen", function () { setState("updating", "on"); });
+  document.addEventListener("htmx:wsOpen", function () { setState(_("updating"), "on"); });
   document.addEventListener("htmx:wsClose", function (evt) {
     var code = evt.detail.event.code;
-    if (code === 4401 || code === 4403) { setState("not allowed: reload the page", "off"); return; }
-    setState("updates paused: reconnecting…", "off");
+    if (code === 4401 || code === 4403) { setState(_("not allowed: reload the page"), "off"); return; }
+    setState(_("updates paused: reconnecting…"), "off");
     // The extension itself retries after abnormal closes (1006, 1011-1013); a server that shut down
     // cleanly (1000, 1001) is retried here, so a restarted server resumes the page without a reload.
     if (!closedOnPurpose && (code === 1000 || code === 1001)) {

@@ -8,10 +8,13 @@
   if (/^[A-Za-z0-9_\/+-]+$/.test(zone) && document.cookie.indexOf("tz=" + zone) === -1) {
     document.cookie = "tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
   }
-  var parts = new Intl.DateTimeFormat("en-GB", {
+  // The page's locale, in the Gregorian calendar whatever the language (static/js/locale.js).
+  var options = {
     timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
     hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZoneName: "short",
-  });
+  };
+  var parts = window.tradingbotLocale ? window.tradingbotLocale.dateTimeFormat(options)
+    : new Intl.DateTimeFormat("en-GB-u-ca-gregory", options);
   function format(date) {
     var p = {};
     parts.formatToParts(date).forEach(function (part) { p[part.type] = part.value; });

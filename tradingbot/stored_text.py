@@ -66,6 +66,9 @@ def shown(text, depth: int = 0) -> str:
     translated = translation.gettext(text)
     if translated != text:
         return translated
+    # A msgid whose values hold no sentence break first; then the text's sentences each alone (texts joined
+    # into one: "Started by web (alice). The stored candles begin at ..."); then a msgid spanning sentences.
+    spanning = None
     for regex, msgid in _patterns(language):
         match = regex.fullmatch(text)
         if match is None:
@@ -73,15 +76,23 @@ def shown(text, depth: int = 0) -> str:
         target = translation.gettext(msgid)
         if target == msgid:
             continue  # not translated yet: the English stays
-        values = {name: shown(value, depth + 1) for name, value in match.groupdict().items()}
-        try:
-            return target % values
-        except (KeyError, ValueError, TypeError):  # a translation that names other placeholders
-            return text
-    # Sentences joined into one text ("Started by web (alice). The stored candles begin at ..."): each alone.
+        if any(SENTENCE_END.search(value) for value in match.groupdict().values()):
+            spanning = spanning or (match, target)
+            continue
+        return _filled(text, match, target, depth)
     sentences = SENTENCE_END.split(text)
     if len(sentences) > 1:
         shown_sentences = [shown(sentence, depth + 1) for sentence in sentences]
         if shown_sentences != sentences:
             return " ".join(shown_sentences)
+    if spanning:
+        return _filled(text, *spanning, depth)
     return text
+
+
+def _filled(text: str, match: re.Match, target: str, depth: int) -> str:
+    values = {name: shown(value, depth + 1) for name, value in match.groupdict().items()}
+    try:
+        return target % values
+    except (KeyError, ValueError, TypeError):  # a translation that names other placeholders
+        return text

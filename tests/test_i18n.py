@@ -100,7 +100,6 @@ def fresh_catalogues(tmp_path_factory):
     return root / "locale"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("domain", ["django", "djangojs"])
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_catalogues_hold_every_text_of_the_code(fresh_catalogues, language, domain):

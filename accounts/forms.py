@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm, UserCreationForm
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
@@ -77,8 +78,22 @@ class ThrottledPasswordResetForm(PasswordResetForm):
                                             params={"minutes": minutes(wait)})
         return cleaned
 
-    def send_mail(self, *args, **kwargs):
-        password_reset.send_in_background(super().send_mail, *args, **kwargs)
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        # In the account's language (its profile; else the page's), in the background thread too, which has
+        # no request and so no active language of its own.
+        from accounts.language import supported
+        from accounts.models import Profile
+
+        chosen = Profile.objects.filter(user=context.get("user")).values_list("language", flat=True).first()
+        language = supported(chosen) or translation.get_language()
+        send = super().send_mail
+
+        def send_in_language(*send_args, **send_kwargs):
+            with translation.override(language):
+                send(*send_args, **send_kwargs)
+
+        password_reset.send_in_background(send_in_language, subject_template_name, email_template_name, context,
+                                          *args, **kwargs)
 
 
 class ResetSetPasswordForm(SetPasswordForm):

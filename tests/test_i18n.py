@@ -230,6 +230,19 @@ def test_live_fragments_are_rendered_in_the_owners_language(thai):
     assert ">Stopped<" not in html
 
 
+@pytest.mark.django_db
+def test_a_password_reset_email_is_in_the_accounts_language(client, django_user_model, mailoutbox, thai):
+    from accounts import password_reset
+
+    carol = django_user_model.objects.create_user("carol", email="carol@example.org", password="old-password-1234")
+    Profile.objects.create(user=carol, language="th")
+    # Asked from an English browser, sent in a background thread: still the account's language.
+    client.post(reverse("accounts:password_reset"), {"email": "carol@example.org"}, headers={"accept-language": "en"})
+    password_reset.wait_for_mail()
+    (message,) = mailoutbox
+    assert message.subject.startswith("ตั้งรหัสผ่านใหม่บน ")
+
+
 @pytest.fixture(autouse=True)
 def clean_cache():
     from django.core.cache import cache

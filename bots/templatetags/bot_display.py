@@ -5,6 +5,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from tradingbot.templatetags.times import when
 
@@ -113,9 +114,10 @@ def equity_chart(points, currency: str = "", width: int = 640, height: int = 180
     values = [float(v) for _, v in points if v is not None]
     if len(values) < 2:
         return format_html(
-            '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-label="No equity data yet"{}>'
-            '<text x="50%" y="50%" text-anchor="middle" fill="#8b949e" font-size="14">No data yet</text></svg>',
-            width, height, format_html(' id="{}"', css_id) if css_id else "",
+            '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-label="{}"{}>'
+            '<text x="50%" y="50%" text-anchor="middle" fill="#8b949e" font-size="14">{}</text></svg>',
+            width, height, _("No equity data yet"), format_html(' id="{}"', css_id) if css_id else "",
+            _("No data yet"),
         )
     low, high = min(values), max(values)
     span = (high - low) or 1.0
@@ -125,15 +127,17 @@ def equity_chart(points, currency: str = "", width: int = 640, height: int = 180
         f"{pad + i * step:.1f},{height - pad - (v - low) / span * (height - 2 * pad):.1f}" for i, v in enumerate(values)
     )
     colour = "#26a269" if values[-1] >= values[0] else "#e5534b"
-    label = f"Equity from {money(values[0], currency)} to {money(values[-1], currency)}"
+    label = _("Equity from %(first)s to %(last)s") % {"first": money(values[0], currency),
+                                                      "last": money(values[-1], currency)}
     return format_html(
         '<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{label}" data-points="{n}"{id}>'
         '<polyline fill="none" stroke="{c}" stroke-width="2" points="{pts}"/>'
-        '<text x="{pad}" y="16" fill="#8b949e" font-size="12">high {hi}</text>'
-        '<text x="{pad}" y="{yb}" fill="#8b949e" font-size="12">low {lo}</text>'
+        '<text x="{pad}" y="16" fill="#8b949e" font-size="12">{hi}</text>'
+        '<text x="{pad}" y="{yb}" fill="#8b949e" font-size="12">{lo}</text>'
         '<text x="{xr}" y="16" fill="{c}" font-size="12" text-anchor="end">{last}</text></svg>',
         w=width, h=height, label=label, n=len(values), id=format_html(' id="{}"', css_id) if css_id else "",
-        c=colour, pts=coords, pad=pad, hi=money(high, currency), lo=money(low, currency), yb=height - pad,
+        c=colour, pts=coords, pad=pad, hi=_("high %(value)s") % {"value": money(high, currency)},
+        lo=_("low %(value)s") % {"value": money(low, currency)}, yb=height - pad,
         xr=width - pad, last=money(values[-1], currency),
     )
 

@@ -128,7 +128,7 @@ class BotForm(forms.ModelForm):
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
         if Bot.objects.for_user(self.user).filter(name=name).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("You already have a bot with this name.")
+            raise forms.ValidationError(_("You already have a bot with this name."))
         return name
 
     def clean(self):

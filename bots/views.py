@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from bots import live
@@ -70,7 +71,7 @@ def bot_create(request):
         bot = form.save(commit=False)
         bot.owner = request.user
         bot.save()
-        messages.success(request, f"Bot {bot.name} created. Start it when you are ready.")
+        messages.success(request, _("Bot %(bot)s created. Start it when you are ready.") % {"bot": bot.name})
         return redirect("bots:detail", bot.pk)
     return render(request, "bots/bot_form.html", {
         "form": form,
@@ -135,7 +136,8 @@ def bot_action(request, pk, action):
         if error:
             messages.error(request, error)
         else:
-            messages.success(request, f"{bot.name}: {bot.get_status_display().lower()}.")
+            messages.success(request, _("%(bot)s: %(status)s.") % {
+                "bot": bot.name, "status": bot.get_status_display().lower()})
         return redirect("bots:detail", bot.pk)
     html = render_to_string("bots/live/bot_fragments.html", {**live.bot_page_context(bot), "oob": True})
     flash = render_to_string("bots/parts/flash.html", {"bot": bot, "error": error, "oob": True})

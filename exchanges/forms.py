@@ -24,12 +24,15 @@ def clean_secret_text(value: str, label: str) -> str:
     value = value.strip()
     if len(value) > MAX_SECRET_LENGTH:
         raise forms.ValidationError(
-            f"{label} is {len(value)} characters long; an API credential is at most {MAX_SECRET_LENGTH}."
+            _("%(label)s is %(length)s characters long; an API credential is at most %(max)s.") % {
+                "label": label, "length": len(value), "max": MAX_SECRET_LENGTH}
         )
     if "\ufffd" in value:
-        raise forms.ValidationError(f"{label} is not valid UTF-8 text; paste it again from the exchange's page.")
+        raise forms.ValidationError(_("%(label)s is not valid UTF-8 text; paste it again from the exchange's page.")
+                                    % {"label": label})
     if any(ch in value for ch in "\r\n\t\x00") or not value.isprintable():
-        raise forms.ValidationError(f"{label} contains control or non-printable characters; paste it again.")
+        raise forms.ValidationError(_("%(label)s contains control or non-printable characters; paste it again.")
+                                    % {"label": label})
     return value
 
 
@@ -83,10 +86,11 @@ class ExchangeAccountForm(forms.ModelForm):
     def clean_label(self):
         label = self.cleaned_data["label"].strip()
         if not label:
-            raise forms.ValidationError("Give the account a name, e.g. “Binance main”.")
+            raise forms.ValidationError(_("Give the account a name, e.g. “Binance main”."))
         others = ExchangeAccount.objects.filter(owner=self.instance.owner, label=label).exclude(pk=self.instance.pk)
         if others.exists():
-            raise forms.ValidationError(f"You already have an exchange account called “{label}”.")
+            raise forms.ValidationError(
+                _("You already have an exchange account called “%(label)s”.") % {"label": label})
         return label
 
     @sensitive_variables()

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import ProtectedError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
@@ -37,7 +38,7 @@ def account_create(request):
     form = ExchangeAccountForm(request.POST or None, owner=request.user)
     if request.method == "POST" and form.is_valid():
         account = form.save()
-        messages.success(request, f"Exchange account “{account.label}” added.")
+        messages.success(request, _("Exchange account “%(label)s” added.") % {"label": account.label})
         return redirect("exchanges:detail", pk=account.pk)
     return render(request, "exchanges/account_form.html", {"form": form, "exchanges": EXCHANGE_CHOICES})
 
@@ -50,7 +51,7 @@ def account_edit(request, pk):
     form = ExchangeAccountForm(request.POST or None, instance=account, owner=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
-        messages.success(request, f"Exchange account “{account.label}” saved.")
+        messages.success(request, _("Exchange account “%(label)s” saved.") % {"label": account.label})
         return redirect("exchanges:detail", pk=account.pk)
     return render(
         request, "exchanges/account_form.html", {"form": form, "account": account, "exchanges": EXCHANGE_CHOICES}
@@ -73,6 +74,7 @@ def account_delete(request, pk):
                 f"{' …' if len(users) > 5 else ''}. Delete those first; nothing was deleted.",
             )
             return redirect("exchanges:detail", pk=account.pk)
-        messages.success(request, f"Exchange account “{label}” deleted; its keys are gone from the database.")
+        messages.success(request, _("Exchange account “%(label)s” deleted; its keys are gone from the database.") % {
+            "label": label})
         return redirect("exchanges:list")
     return render(request, "exchanges/account_confirm_delete.html", {"account": account})

@@ -88,7 +88,7 @@ class StrategyConfigForm(forms.ModelForm):
         name = self.cleaned_data["name"].strip()
         clash = StrategyConfig.objects.for_user(self.owner).filter(name=name).exclude(pk=self.instance.pk)
         if clash.exists():
-            raise forms.ValidationError("You already have a strategy with this name.")
+            raise forms.ValidationError(_("You already have a strategy with this name."))
         return name
 
     def clean(self):

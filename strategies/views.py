@@ -166,5 +166,5 @@ def backtest_status(request, pk):
 def backtest_delete(request, pk):
     backtest = get_object_or_404(Backtest.objects.for_user(request.user), pk=pk)
     backtest.delete()
-    messages.success(request, "Backtest deleted.")
+    messages.success(request, _("Backtest deleted."))
     return redirect("strategies:backtests")

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from bots.models import Bot, BotEvent
 
@@ -80,7 +80,7 @@ def start_bot(bot: Bot, *, actor=None, source: str = "web") -> Bot:
     now = timezone.now()
     fields = {
         "status": Bot.Status.RUNNING,
-        "status_reason": N_("Started by %(who)s.") % {"who": _who(actor, source)},
+        "status_reason": gettext_noop("Started by %(who)s.") % {"who": _who(actor, source)},
         "started_at": now,
         "stopped_at": None, "halted_until": None, "needs_reconcile": True, "lease_until": None,
         "next_tick_at": None,
@@ -124,7 +124,7 @@ def replay_start_with_warmup(bot: Bot) -> MovedStart | None:
         return None
     first = stored.first()
     # Stored in English (the status reason and the start event); shown translated (tradingbot.stored_text).
-    return MovedStart(earliest, N_(
+    return MovedStart(earliest, gettext_noop(
         "The stored candles begin at %(first)s and the strategy needs %(warmup)s candles of history, so the "
         "replay starts at %(start)s instead of %(asked)s.") % {
         "first": f"{first:%Y-%m-%d %H:%M} UTC", "warmup": warmup, "start": f"{earliest:%Y-%m-%d %H:%M} UTC",
@@ -152,7 +152,7 @@ def stop_bot(bot: Bot, *, actor=None, source: str = "web") -> Bot:
     now = timezone.now()
     fields = {
         "status": Bot.Status.STOPPED,
-        "status_reason": N_("Stopped by %(who)s.") % {"who": _who(actor, source)},
+        "status_reason": gettext_noop("Stopped by %(who)s.") % {"who": _who(actor, source)},
         "stopped_at": now,
         "lease_until": None, **_frozen_clock_fields(bot, now),
     }
@@ -162,7 +162,8 @@ def stop_bot(bot: Bot, *, actor=None, source: str = "web") -> Bot:
 def pause_bot(bot: Bot, *, actor=None, source: str = "web") -> Bot:
     """running/halted -> paused: no ticks until resumed (the replay clock stands still)."""
     now = timezone.now()
-    fields = {"status": Bot.Status.PAUSED, "status_reason": N_("Paused by %(who)s.") % {"who": _who(actor, source)},
+    fields = {"status": Bot.Status.PAUSED,
+              "status_reason": gettext_noop("Paused by %(who)s.") % {"who": _who(actor, source)},
               **_frozen_clock_fields(bot, now)}
     return _change(bot, PAUSE_FROM, fields, BotEvent.Kind.PAUSE, fields["status_reason"], actor=actor, source=source)
 
@@ -173,7 +174,7 @@ def resume_bot(bot: Bot, *, actor=None, source: str = "web") -> Bot:
     now = timezone.now()
     fields = {
         "status": Bot.Status.RUNNING,
-        "status_reason": N_("Resumed by %(who)s.") % {"who": _who(actor, source)},
+        "status_reason": gettext_noop("Resumed by %(who)s.") % {"who": _who(actor, source)},
         "halted_until": None,
         "needs_reconcile": True,
     }

@@ -42,26 +42,29 @@ def market_symbols(account: ExchangeAccount, mode: str) -> list[str]:
 
 
 RISK_HELP = {
-    "stake": "Share of the bot's equity one entry may use, in %. 100 = all of it (as the backtests assume); "
-             "the max position rule caps it further.",
-    "max_position_pct": "Largest position, in % of equity, whatever the stake says. 0 blocks every entry.",
-    "stop_loss_pct": "Sell when the price falls this % below the entry price. 0 = no stop-loss.",
-    "take_profit_pct": "Sell when the price rises this % above the entry price. 0 = no take-profit.",
-    "trailing_stop_pct": "Sell when the price falls this % below its highest point since entry. 0 = off.",
-    "daily_loss_limit_pct": "Halt the bot for the rest of the day (UTC) when today's loss reaches this % of the "
-                            "day's starting equity. 0 = no limit.",
-    "max_drawdown_pct": "Halt the bot when equity falls this % below its peak; only you can resume it. 0 = off.",
-    "max_consecutive_losses": "After this many losing trades in a row, wait the cooldown before the next entry. "
-                              "0 = off.",
-    "loss_cooldown_minutes": "How long the bot waits after the losing streak above.",
-    "max_orders_per_hour": "Refuse orders beyond this many per hour (protects against a runaway strategy).",
-    "max_open_positions": "Open positions allowed across all your bots (and your manual trades) together.",
-    "flatten_on_halt": "When a halt rule trips, also sell the open position (otherwise it only stops buying).",
+    "stake": _("Share of the bot's equity one entry may use, in %. 100 = all of it (as the backtests assume); "
+             "the max position rule caps it further."),
+    # xgettext:no-python-format
+    "max_position_pct": _("Largest position, in % of equity, whatever the stake says. 0 blocks every entry."),
+    "stop_loss_pct": _("Sell when the price falls this % below the entry price. 0 = no stop-loss."),
+    "take_profit_pct": _("Sell when the price rises this % above the entry price. 0 = no take-profit."),
+    "trailing_stop_pct": _("Sell when the price falls this % below its highest point since entry. 0 = off."),
+    # xgettext:no-python-format
+    "daily_loss_limit_pct": _("Halt the bot for the rest of the day (UTC) when today's loss reaches this % of the "
+                            "day's starting equity. 0 = no limit."),
+    "max_drawdown_pct": _("Halt the bot when equity falls this % below its peak; only you can resume it. 0 = off."),
+    "max_consecutive_losses": _("After this many losing trades in a row, wait the cooldown before the next entry. "
+                              "0 = off."),
+    "loss_cooldown_minutes": _("How long the bot waits after the losing streak above."),
+    "max_orders_per_hour": _("Refuse orders beyond this many per hour (protects against a runaway strategy)."),
+    "max_open_positions": _("Open positions allowed across all your bots (and your manual trades) together."),
+    "flatten_on_halt": _("When a halt rule trips, also sell the open position (otherwise it only stops buying)."),
 }
 
 
 class BotForm(forms.ModelForm):
     stake = PercentField(label=_("Stake (%)"), min_value=Decimal("0.01"), help_text=RISK_HELP["stake"])
+    # xgettext:no-python-format
     max_position_pct = PercentField(label=_("Max position (% of equity)"), help_text=RISK_HELP["max_position_pct"])
     stop_loss_pct = PercentField(label=_("Stop-loss (%)"), max_percent=99, help_text=RISK_HELP["stop_loss_pct"])
     take_profit_pct = PercentField(label=_("Take-profit (%)"), max_percent=1000, max_digits=7,
@@ -88,11 +91,11 @@ class BotForm(forms.ModelForm):
             "loss_cooldown_minutes", "max_orders_per_hour", "max_open_positions", "flatten_on_halt",
         ]
         help_texts = {
-            "mode": "Replay: stored candles on a fast simulated clock. Paper: real prices, simulated fills. "
-                    "Live: real orders with real money.",
-            "symbol": "A market the chosen exchange lists, e.g. BTC/USDT.",
-            "replay_speed": "Replay only: how many times faster than real time the clock runs.",
-            "starting_balance": "Replay and paper: the quote currency (e.g. USDT) in the simulated wallet.",
+            "mode": _("Replay: stored candles on a fast simulated clock. Paper: real prices, simulated fills. "
+                    "Live: real orders with real money."),
+            "symbol": _("A market the chosen exchange lists, e.g. BTC/USDT."),
+            "replay_speed": _("Replay only: how many times faster than real time the clock runs."),
+            "starting_balance": _("Replay and paper: the quote currency (e.g. USDT) in the simulated wallet."),
             **{name: text for name, text in RISK_HELP.items() if name in (
                 "max_consecutive_losses", "loss_cooldown_minutes", "max_orders_per_hour", "max_open_positions",
                 "flatten_on_halt")},
@@ -106,7 +109,7 @@ class BotForm(forms.ModelForm):
 
         self.fields["strategy"].queryset = StrategyConfig.objects.for_user(user)
         self.fields["strategy"].required = True  # null only for manual books, never for a bot made here
-        self.fields["strategy"].help_text = "One of your strategy configurations (Strategies page)."
+        self.fields["strategy"].help_text = _("One of your strategy configurations (Strategies page).")
         self.fields["symbol"].widget.attrs.update({"list": "symbol-options", "autocomplete": "off"})
         self.markets_error = ""
         for name, field in self.fields.items():
@@ -135,13 +138,14 @@ class BotForm(forms.ModelForm):
         cleaned = super().clean()
         account, mode, symbol = cleaned.get("exchange_account"), cleaned.get("mode"), cleaned.get("symbol")
         if account and mode == Bot.Mode.LIVE and account.mode == ExchangeAccount.Mode.PAPER:
-            self.add_error("mode", f"A live bot needs a live or testnet exchange account; {account.label} is paper.")
+            self.add_error("mode", _("A live bot needs a live or testnet exchange account; %(account)s is paper.") % {
+                "account": account.label})
         # A replay start (needed, in the past, not before 2009) and the other ranges are the model's rules.
         stop, target = cleaned.get("stop_loss_pct"), cleaned.get("take_profit_pct")
         if stop and target and target <= cleaned.get("fee", Decimal("0")) * 2:
-            self.add_error("take_profit_pct", "The take-profit must be above the fees of a round trip.")
+            self.add_error("take_profit_pct", _("The take-profit must be above the fees of a round trip."))
         if cleaned.get("max_position_pct") == 0:
-            self.add_error("max_position_pct", "0 % would block every entry: give the largest position you allow.")
+            self.add_error("max_position_pct", _("0 % would block every entry: give the largest position you allow."))
         if account and mode and symbol and not self.errors.get("symbol"):
             symbol = symbol.strip().upper()
             cleaned["symbol"] = symbol
@@ -151,12 +155,14 @@ class BotForm(forms.ModelForm):
                 self.markets_error = str(exc)
                 self.add_error(
                     "symbol",
-                    f"Could not load the markets of {account.exchange_id} to check {symbol} ({exc}). "
-                    "Nothing was saved; try again in a moment.",
+                    _("Could not load the markets of %(exchange)s to check %(symbol)s (%(error)s). "
+                      "Nothing was saved; try again in a moment.") % {
+                        "exchange": account.exchange_id, "symbol": symbol, "error": exc},
                 )
             else:
                 if symbol not in symbols:
-                    self.add_error("symbol", f"{account.exchange_id} has no market {symbol} for a {mode} bot.")
+                    self.add_error("symbol", _("%(exchange)s has no market %(symbol)s for a %(mode)s bot.") % {
+                        "exchange": account.exchange_id, "symbol": symbol, "mode": mode})
                 elif mode == Bot.Mode.REPLAY and cleaned.get("replay_start") and cleaned.get("timeframe"):
                     self.check_replay_candles(account, symbol, cleaned["timeframe"], cleaned["replay_start"])
         return cleaned
@@ -166,8 +172,10 @@ class BotForm(forms.ModelForm):
 
         last = last_candle_time(account.exchange_id, symbol, timeframe)
         if last is None:
-            self.add_error("timeframe", f"No stored {timeframe} candles of {symbol} to replay: import some first "
-                                        "(manage.py import_candles) or choose another timeframe.")
+            self.add_error("timeframe", _("No stored %(timeframe)s candles of %(symbol)s to replay: import some "
+                                          "first (manage.py import_candles) or choose another timeframe.") % {
+                "timeframe": timeframe, "symbol": symbol})
         elif replay_start >= last:
-            self.add_error("replay_start", f"The stored {timeframe} candles of {symbol} end at "
-                                           f"{timezone.localtime(last):%Y-%m-%d %H:%M %Z}: start the replay before.")
+            self.add_error("replay_start", _("The stored %(timeframe)s candles of %(symbol)s end at %(last)s: start "
+                                             "the replay before.") % {
+                "timeframe": timeframe, "symbol": symbol, "last": f"{timezone.localtime(last):%Y-%m-%d %H:%M %Z}"})

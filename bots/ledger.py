@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from bots.models import Bot, BotEvent, Fill, Order, PnLSnapshot, Position
 
@@ -76,7 +76,7 @@ def apply_result(order: Order, result, *, source: str = "worker") -> list[Fill]:
             _book(order, fill)
             BotEvent.objects.create(
                 bot_id=order.bot_id, kind=BotEvent.Kind.FILL, source=source,
-                message=N_("%(side)s %(amount)s %(symbol)s at %(price)s (fee %(fee)s, %(reason)s)") % {
+                message=gettext_noop("%(side)s %(amount)s %(symbol)s at %(price)s (fee %(fee)s, %(reason)s)") % {
                     "side": order.side, "amount": shown(delta), "symbol": order.symbol, "price": shown(fill.price),
                     "fee": shown(fee), "reason": order.reason or "order"},
                 data={"client_order_id": order.client_order_id, "amount": delta, "price": fill.price, "fee": fee,
@@ -128,7 +128,7 @@ def _book(order: Order, fill: Fill) -> None:
         # Selling what the ledger does not hold: keep the fill, and let reconciliation say so.
         BotEvent.objects.create(
             bot_id=order.bot_id, kind=BotEvent.Kind.ERROR,
-            message=N_("A sell of %(amount)s filled with no open position in the ledger.") % {
+            message=gettext_noop("A sell of %(amount)s filled with no open position in the ledger.") % {
                 "amount": shown(fill.amount)},
             data={"client_order_id": order.client_order_id},
         )

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+# Messages are stored in English (bot events) and shown translated (tradingbot.stored_text): marked, not translated.
+from django.utils.translation import gettext_noop
+
 # Rule names, as they appear in refusal events.
 DAILY_LOSS = "daily_loss"
 MAX_DRAWDOWN = "max_drawdown"
@@ -82,8 +85,8 @@ def check_halts(limits: RiskLimits, state: RiskState) -> Decision | None:
         if loss >= limits.daily_loss_limit_pct:
             return Decision(
                 False, DAILY_LOSS,
-                f"Daily loss {loss:.2%} reached the limit of {limits.daily_loss_limit_pct:.2%}: "
-                "no new positions until the next UTC day.",
+                gettext_noop("Daily loss %(loss)s reached the limit of %(limit)s: no new positions until the next UTC "
+                             "day.") % {"loss": f"{loss:.2%}", "limit": f"{limits.daily_loss_limit_pct:.2%}"},
                 {"day_start_equity": state.day_start_equity, "equity": state.equity, "loss_pct": loss,
                  "limit_pct": limits.daily_loss_limit_pct},
                 halt_until=next_utc_midnight(state.now),
@@ -93,8 +96,9 @@ def check_halts(limits: RiskLimits, state: RiskState) -> Decision | None:
         if drawdown >= limits.max_drawdown_pct:
             return Decision(
                 False, MAX_DRAWDOWN,
-                f"Drawdown {drawdown:.2%} from the equity peak reached the limit of {limits.max_drawdown_pct:.2%}: "
-                "halted until you resume the bot.",
+                gettext_noop("Drawdown %(drawdown)s from the equity peak reached the limit of %(limit)s: halted until "
+                             "you resume the bot.") % {"drawdown": f"{drawdown:.2%}",
+                                                       "limit": f"{limits.max_drawdown_pct:.2%}"},
                 {"equity_peak": state.equity_peak, "equity": state.equity, "drawdown_pct": drawdown,
                  "limit_pct": limits.max_drawdown_pct},
             )
@@ -116,7 +120,8 @@ def entries_stopped(limits: RiskLimits, state: RiskState) -> Decision | None:
     if not state.entries_stopped:
         return None
     return Decision(False, ENTRIES_STOPPED,
-                    "New entries are stopped for all your bots (/stopentry); /resume_entries allows them again.")
+                    gettext_noop("New entries are stopped for all your bots (/stopentry); /resume_entries allows them "
+                                 "again."))
 
 
 def review_entry(limits: RiskLimits, state: RiskState, stake: Decimal) -> Decision:
@@ -131,24 +136,26 @@ def review_entry(limits: RiskLimits, state: RiskState, stake: Decimal) -> Decisi
     if stopped is not None:
         return stopped
     if state.equity <= 0:
-        return Decision(False, NO_EQUITY, "No equity left to trade with.", {"equity": state.equity})
+        return Decision(False, NO_EQUITY, gettext_noop("No equity left to trade with."), {"equity": state.equity})
     if limits.max_orders_per_hour > 0 and state.orders_last_hour >= limits.max_orders_per_hour:
         return Decision(
             False, ORDERS_PER_HOUR,
-            f"{state.orders_last_hour} orders in the last hour reached the limit of {limits.max_orders_per_hour}.",
+            gettext_noop("%(count)s orders in the last hour reached the limit of %(limit)s.") % {
+                "count": state.orders_last_hour, "limit": limits.max_orders_per_hour},
             {"orders_last_hour": state.orders_last_hour, "limit": limits.max_orders_per_hour},
         )
     if limits.max_open_positions > 0 and state.open_positions >= limits.max_open_positions:
         return Decision(
             False, OPEN_POSITIONS,
-            f"{state.open_positions} open positions across your bots reached the limit of "
-            f"{limits.max_open_positions}.",
+            gettext_noop("%(count)s open positions across your bots reached the limit of %(limit)s.") % {
+                "count": state.open_positions, "limit": limits.max_open_positions},
             {"open_positions": state.open_positions, "limit": limits.max_open_positions},
         )
     fraction = min(stake, limits.max_position_pct) if limits.max_position_pct > 0 else stake
     if fraction <= 0:
         return Decision(
-            False, MAX_POSITION, "The maximum position is 0 % of equity: no entry possible.",
+            # xgettext:no-python-format
+            False, MAX_POSITION, gettext_noop("The maximum position is 0 % of equity: no entry possible."),
             {"stake": stake, "max_position_pct": limits.max_position_pct},
         )
     return Decision(

@@ -15,7 +15,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from bots import entries, ledger, risk, scheduler
 from bots.crashpoints import crashpoint
@@ -141,7 +141,7 @@ def tick_bot(bot_id: int, lease: datetime | None = None) -> TickResult:
     except TemporaryExchangeError as exc:
         result.outcome = "retry"
         _event(bot, BotEvent.Kind.ERROR,
-               N_("Temporary exchange error, trying again next candle: %(error)s") % {"error": exc},
+               gettext_noop("Temporary exchange error, trying again next candle: %(error)s") % {"error": exc},
                {"error": str(exc), "temporary": True})
         next_due = _next_due(bot, client, retry=True)
     except (OperationalError, InterfaceError):
@@ -207,7 +207,7 @@ def _fail(bot: Bot, reason: str) -> None:
     reason = redact(reason)[:480]  # an unexpected exception's text may quote a request, keys included
     Bot.objects.filter(pk=bot.pk).update(status=Bot.Status.ERROR, status_reason=reason,
                                          status_changed_at=timezone.now())
-    _event(bot, BotEvent.Kind.ERROR, N_("Bot stopped with an error: %(reason)s") % {"reason": reason},
+    _event(bot, BotEvent.Kind.ERROR, gettext_noop("Bot stopped with an error: %(reason)s") % {"reason": reason},
            {"error": reason})
 
 
@@ -264,7 +264,7 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
     _apply_halts(bot, client, limits, state, candle_at, position, result)
 
     if decision["signal"] != "HOLD":
-        _event(bot, BotEvent.Kind.SIGNAL, N_("%(signal)s on the %(candle)s candle: %(reason)s") % {
+        _event(bot, BotEvent.Kind.SIGNAL, gettext_noop("%(signal)s on the %(candle)s candle: %(reason)s") % {
                "signal": decision["signal"], "candle": f"{candle_at:%Y-%m-%d %H:%M}", "reason": decision["reason"]},
                {**decision, "candle_at": candle_at, "close": close},
                exchange_time=exchange_now)
@@ -282,11 +282,11 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
         if review.allowed:
             enter(bot, client, candle_at, review, close, result)
         elif not review.is_halt:
-            _event(bot, BotEvent.Kind.RISK_REFUSAL, N_("BUY refused (%(rule)s): %(message)s") % {
+            _event(bot, BotEvent.Kind.RISK_REFUSAL, gettext_noop("BUY refused (%(rule)s): %(message)s") % {
                    "rule": review.rule, "message": review.message},
                    {"rule": review.rule, **review.numbers}, source="risk", exchange_time=exchange_now)
     elif decision["signal"] == "BUY" and position is None:
-        _event(bot, BotEvent.Kind.RISK_REFUSAL, N_("BUY refused: the bot is halted (%(reason)s)") % {
+        _event(bot, BotEvent.Kind.RISK_REFUSAL, gettext_noop("BUY refused: the bot is halted (%(reason)s)") % {
                "reason": bot.status_reason},
                {"rule": "halted", "halted_until": bot.halted_until}, source="risk", exchange_time=exchange_now)
     elif decision["signal"] == "SELL" and position is not None:
@@ -384,7 +384,7 @@ def _apply_halts(bot, client, limits, state, candle_at, position, result) -> Non
         Bot.objects.filter(pk=bot.pk, status=Bot.Status.RUNNING).update(
             status=bot.status, status_reason=bot.status_reason, halted_until=bot.halted_until,
             status_changed_at=timezone.now())
-        _event(bot, BotEvent.Kind.HALT, N_("Halted (%(rule)s): %(message)s") % {
+        _event(bot, BotEvent.Kind.HALT, gettext_noop("Halted (%(rule)s): %(message)s") % {
                "rule": halt.rule, "message": halt.message}, {"rule": halt.rule, **halt.numbers},
                source="risk", exchange_time=state.now)
         if limits.flatten_on_halt and position is not None:
@@ -393,10 +393,11 @@ def _apply_halts(bot, client, limits, state, candle_at, position, result) -> Non
     if bot.status == Bot.Status.HALTED and halt is None and bot.halted_until is not None \
             and state.now >= bot.halted_until:
         Bot.objects.filter(pk=bot.pk, status=Bot.Status.HALTED).update(
-            status=Bot.Status.RUNNING, status_reason="The halt ended.", halted_until=None,
+            status=Bot.Status.RUNNING, status_reason=gettext_noop("The halt ended."), halted_until=None,
             status_changed_at=timezone.now())
         bot.status, bot.halted_until = Bot.Status.RUNNING, None
-        _event(bot, BotEvent.Kind.RESUME, N_("The halt ended: the bot may open positions again."), source="risk",
+        _event(bot, BotEvent.Kind.RESUME, gettext_noop("The halt ended: the bot may open positions again."),
+               source="risk",
                exchange_time=state.now)
 
 
@@ -415,7 +416,7 @@ def enter(bot: Bot, client, candle_at: datetime, review: risk.Decision, close: D
         amount = _quantize_down(review.cash / (close * (1 + fee)), step)
         params = None
         if amount <= 0:
-            message = N_("BUY skipped: %(cash)s buys less than one amount step (%(step)s) of %(symbol)s.") % {
+            message = gettext_noop("BUY skipped: %(cash)s buys less than one amount step (%(step)s) of %(symbol)s.") % {
                 "cash": f"{review.cash:.2f}", "step": step, "symbol": bot.symbol}
             _event(bot, BotEvent.Kind.RISK_REFUSAL, message, {"rule": "min_amount", "cash": review.cash, "step": step},
                    source="risk")
@@ -435,7 +436,7 @@ def enter(bot: Bot, client, candle_at: datetime, review: risk.Decision, close: D
     if not created and not _may_send(order):
         return
     _event(bot, BotEvent.Kind.ORDER,
-           N_("BUY %(amount)s %(symbol)s (about %(cash)s %(quote)s, %(fraction)s of equity)") % {
+           gettext_noop("BUY %(amount)s %(symbol)s (about %(cash)s %(quote)s, %(fraction)s of equity)") % {
                "amount": ledger.shown(amount), "symbol": bot.symbol, "cash": f"{review.cash:.2f}",
                "quote": bot.symbol.split("/")[-1], "fraction": f"{review.numbers.get('fraction', 0):.2%}"},
            {"client_order_id": order.client_order_id, "cash": review.cash, **review.numbers})
@@ -475,7 +476,7 @@ def send(bot: Bot, client, order: Order, params: dict | None = None) -> Order:
         raise
     except OrderRefused as exc:
         Order.objects.filter(pk=order.pk).update(status=Order.Status.REJECTED, error=exc.reason[:500])
-        _event(bot, BotEvent.Kind.ERROR, N_("Order %(order)s refused by the exchange: %(reason)s") % {
+        _event(bot, BotEvent.Kind.ERROR, gettext_noop("Order %(order)s refused by the exchange: %(reason)s") % {
                    "order": order.client_order_id, "reason": exc.reason},
                {"client_order_id": order.client_order_id, "reason": exc.reason})
         raise
@@ -535,7 +536,7 @@ def exit_position(bot: Bot, client, position: Position, candle_at: datetime, rea
     order, created = ledger.record_intent(bot, side="sell", amount=amount, candle_at=candle_at, reason=reason)
     if not created and not _may_send(order):
         return
-    _event(bot, BotEvent.Kind.ORDER, N_("SELL %(amount)s %(symbol)s (%(reason)s)") % {
+    _event(bot, BotEvent.Kind.ORDER, gettext_noop("SELL %(amount)s %(symbol)s (%(reason)s)") % {
                "amount": ledger.shown(amount), "symbol": bot.symbol, "reason": reason},
            {"client_order_id": order.client_order_id, "reason": reason})
     send(bot, client, order)
@@ -567,12 +568,12 @@ def settle_unknown_orders(bot: Bot, client) -> None:
                     status=Order.Status.CANCELED,
                     error=f"{NEVER_SENT} (the tick stopped before sending it); never sent for a later candle.")
                 _event(bot, BotEvent.Kind.RECONCILE,
-                       N_("Order %(order)s never reached the exchange: marked canceled.") % {
+                       gettext_noop("Order %(order)s never reached the exchange: marked canceled.") % {
                            "order": order.client_order_id}, {"client_order_id": order.client_order_id})
             continue
         ledger.apply_result(order, answer)
         _event(bot, BotEvent.Kind.RECONCILE,
-               N_("Order %(order)s found on the exchange: %(status)s, filled %(filled)s.") % {
+               gettext_noop("Order %(order)s found on the exchange: %(status)s, filled %(filled)s.") % {
                    "order": order.client_order_id, "status": answer.status, "filled": ledger.shown(answer.filled)},
                {"client_order_id": order.client_order_id,
                                                          "status": answer.status, "filled": answer.filled})
@@ -633,12 +634,13 @@ def reconcile_with_exchange(bot: Bot, client) -> None:
     follows = abs(held - booked) > ledger.DUST if bot.mode != Bot.Mode.LIVE else booked - held > ledger.DUST
     if follows:
         _event(bot, BotEvent.Kind.RECONCILE,
-               N_("The exchange holds %(held)s %(base)s, the ledger %(booked)s: the ledger follows the exchange.") % {
+               gettext_noop("The exchange holds %(held)s %(base)s, the ledger %(booked)s: "
+                            "the ledger follows the exchange.") % {
                    "held": ledger.shown(held), "base": base, "booked": ledger.shown(booked)}, details)
         _correct_position(bot, position, held)
     Bot.objects.filter(pk=bot.pk).update(needs_reconcile=False)
     bot.needs_reconcile = False
-    _event(bot, BotEvent.Kind.RECONCILE, N_("Reconciled with the exchange (%(count)s orders imported).") % {
+    _event(bot, BotEvent.Kind.RECONCILE, gettext_noop("Reconciled with the exchange (%(count)s orders imported).") % {
         "count": imported}, details)
 
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from bots import control
 from bots.forms import BotForm
@@ -116,7 +116,7 @@ class EditBotHandler:
             saved = form.save()
             BotEvent.objects.create(bot=saved, kind=BotEvent.Kind.SETTINGS, source=ctx.door,
                                     actor=ctx.actor if getattr(ctx.actor, "pk", None) else None,
-                                    message=N_("Settings changed: %(fields)s.") % {
+                                    message=gettext_noop("Settings changed: %(fields)s.") % {
                                         "fields": ", ".join(plan.context["changed"])},
                                     data={"changed": plan.context["changed"]})
         from bots.live import publish_bot_update
@@ -161,7 +161,7 @@ class CloneBotHandler:
                                   **{name: getattr(bot, name) for name in COPIED})
         BotEvent.objects.create(bot=copy, kind=BotEvent.Kind.SETTINGS, source=ctx.door,
                                 actor=ctx.actor if getattr(ctx.actor, "pk", None) else None,
-                                message=N_("Created as a copy of %(bot)s (bot %(id)s).") % {
+                                message=gettext_noop("Created as a copy of %(bot)s (bot %(id)s).") % {
                                     "bot": bot.name, "id": bot.pk}, data={"copy_of": bot.pk})
         return Done(_("Created %(name)s, a stopped copy of %(bot)s.") % {"name": copy.name, "bot": bot.name},
                     {"bot_id": copy.pk})
@@ -191,7 +191,8 @@ class ArchiveBotHandler:
         Bot.objects.filter(pk=bot.pk).update(archived_at=archived_at)
         BotEvent.objects.create(bot=bot, kind=BotEvent.Kind.SETTINGS, source=ctx.door,
                                 actor=ctx.actor if getattr(ctx.actor, "pk", None) else None,
-                                message=N_("Restored from the archive.") if archived_at is None else N_("Archived."))
+                                message=gettext_noop("Restored from the archive.") if archived_at is None
+                                else gettext_noop("Archived."))
         message = (_("%(bot)s is back in your bot list.") if archived_at is None
                    else _("%(bot)s is archived; its trades stay in your P&L history.")) % {"bot": bot.name}
         return Done(message, {"bot_id": bot.pk})

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from django.utils import timezone
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from bots import ledger, scheduler
 from bots.crashpoints import crashpoint
@@ -99,8 +99,8 @@ def place_order(book: Bot, client, *, client_order_id: str, side: str, type: str
         return order
     BotEvent.objects.create(
         bot=book, kind=BotEvent.Kind.ORDER, source=source, actor=actor if getattr(actor, "pk", None) else None,
-        message=(N_("%(side)s %(amount)s %(symbol)s %(type)s (%(reason)s, %(source)s)") if price is None else
-                 N_("%(side)s %(amount)s %(symbol)s %(type)s at %(price)s (%(reason)s, %(source)s)")) % {
+        message=(gettext_noop("%(side)s %(amount)s %(symbol)s %(type)s (%(reason)s, %(source)s)") if price is None else
+                 gettext_noop("%(side)s %(amount)s %(symbol)s %(type)s at %(price)s (%(reason)s, %(source)s)")) % {
             "side": side.upper(), "amount": ledger.shown(amount), "symbol": book.symbol, "type": type,
             "price": ledger.shown(price) if price is not None else "", "reason": reason, "source": source},
         data={"client_order_id": client_order_id, "amount": amount, "price": price, "type": type},
@@ -116,7 +116,7 @@ def place_order(book: Bot, client, *, client_order_id: str, side: str, type: str
     except OrderRefused as exc:
         Order.objects.filter(pk=order.pk).update(status=Order.Status.REJECTED, error=exc.reason[:500])
         BotEvent.objects.create(bot=book, kind=BotEvent.Kind.ERROR, source=source,
-                                message=(N_("Order %(order)s refused by the exchange: %(reason)s") % {
+                                message=(gettext_noop("Order %(order)s refused by the exchange: %(reason)s") % {
                                     "order": client_order_id, "reason": exc.reason})[:1000],
                                 data={"client_order_id": client_order_id, "reason": exc.reason})
         raise
@@ -137,7 +137,7 @@ def settle(order: Order, client) -> bool:
         Order.objects.filter(pk=order.pk, status__in=Order.UNSETTLED).update(
             status=Order.Status.CANCELED, error=f"{NEVER_SENT}; not sent later.")
         BotEvent.objects.create(bot_id=order.bot_id, kind=BotEvent.Kind.RECONCILE,
-                                message=N_("Order %(order)s never reached the exchange: marked canceled.") % {
+                                message=gettext_noop("Order %(order)s never reached the exchange: marked canceled.") % {
                                     "order": order.client_order_id},
                                 data={"client_order_id": order.client_order_id})
         return True
@@ -145,7 +145,8 @@ def settle(order: Order, client) -> bool:
         return False
     ledger.apply_result(order, answer, source="command")
     BotEvent.objects.create(bot_id=order.bot_id, kind=BotEvent.Kind.RECONCILE,
-                            message=N_("Order %(order)s found on the exchange: %(status)s, filled %(filled)s.") % {
+                            message=gettext_noop(
+                                "Order %(order)s found on the exchange: %(status)s, filled %(filled)s.") % {
                                 "order": order.client_order_id, "status": answer.status,
                                 "filled": ledger.shown(answer.filled)},
                             data={"client_order_id": order.client_order_id, "status": answer.status,
@@ -162,7 +163,7 @@ def cancel_order(order: Order, client, *, source: str, actor=None) -> Order:
     ledger.apply_result(order, answer, source=source)
     BotEvent.objects.create(bot_id=order.bot_id, kind=BotEvent.Kind.ORDER, source=source,
                             actor=actor if getattr(actor, "pk", None) else None,
-                            message=N_("Cancel %(order)s: %(status)s, filled %(filled)s.") % {
+                            message=gettext_noop("Cancel %(order)s: %(status)s, filled %(filled)s.") % {
                                 "order": order.client_order_id, "status": answer.status,
                                 "filled": ledger.shown(answer.filled)},
                             data={"client_order_id": order.client_order_id, "status": answer.status})

@@ -133,8 +133,10 @@ class BacktestForm(forms.Form):
                             help_text=_("Starting cash in the quote currency."))
     # Percentages, as on the bot form, with a new bot's defaults: a default backtest describes a default bot.
     fee = PercentField(label=_("Fee per side (%)"), max_percent=50, decimal_places=3, initial=trade_defaults.FEE,
+                       # xgettext:no-python-format
                        help_text=_("0.1 is typical (0.1 % of each buy and each sell)."))
     slippage = PercentField(label=_("Slippage (%)"), max_percent=50, decimal_places=3, initial=trade_defaults.SLIPPAGE,
+                            # xgettext:no-python-format
                             help_text=_("How far a market fill moves against you, in % of the price."))
     stake = PercentField(label=_("Stake (%)"), min_value=Decimal("0.01"), initial=trade_defaults.STAKE,
                          help_text="Share of equity put into each entry, in %. A new bot's default: its stake "

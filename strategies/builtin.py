@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext_noop
 
 from strategies import indicators
 from strategies.strategy import BUY, SELL, Evaluation, Param, Strategy, combine, crosses_above, crosses_below
@@ -44,11 +45,11 @@ class RSICross(Strategy):
     """
 
     name = "rsi_cross"
-    label = "RSI cross"
+    label = gettext_noop("RSI cross")
     params = (
-        Param("rsi_period", int, 14, 2, 200, "Candles in the RSI average (Wilder)."),
-        Param("oversold", float, 30.0, 1.0, 99.0, "BUY when RSI crosses up through this level."),
-        Param("overbought", float, 70.0, 1.0, 99.0, "SELL when RSI crosses down through this level."),
+        Param("rsi_period", int, 14, 2, 200, gettext_noop("Candles in the RSI average (Wilder).")),
+        Param("oversold", float, 30.0, 1.0, 99.0, gettext_noop("BUY when RSI crosses up through this level.")),
+        Param("overbought", float, 70.0, 1.0, 99.0, gettext_noop("SELL when RSI crosses down through this level.")),
     )
 
     @classmethod
@@ -90,11 +91,13 @@ class MeanReversion(Strategy):
     """
 
     name = "mean_reversion"
-    label = "Mean reversion (Bollinger z-score)"
+    label = gettext_noop("Mean reversion (Bollinger z-score)")
     params = (
-        Param("window", int, 20, 2, 500, "Candles in the moving average and standard deviation."),
-        Param("std", float, 2.0, 0.1, 10.0, "BUY when the close falls this many standard deviations below the mean."),
-        Param("exit_z", float, 0.5, 0.0, 10.0, "SELL when the close is back within this many deviations below it."),
+        Param("window", int, 20, 2, 500, gettext_noop("Candles in the moving average and standard deviation.")),
+        Param("std", float, 2.0, 0.1, 10.0,
+              gettext_noop("BUY when the close falls this many standard deviations below the mean.")),
+        Param("exit_z", float, 0.5, 0.0, 10.0,
+              gettext_noop("SELL when the close is back within this many deviations below it.")),
     )
 
     @classmethod
@@ -139,10 +142,11 @@ class Breakout(Strategy):
     """
 
     name = "breakout"
-    label = "Breakout (Donchian channel)"
+    label = gettext_noop("Breakout (Donchian channel)")
     params = (
-        Param("lookback", int, 20, 2, 500, "Candles that make the channel (the current one excluded)."),
-        Param("volume_factor", float, 1.5, 0.0, 20.0, "BUY only on this multiple of the mean volume; 0 = off."),
+        Param("lookback", int, 20, 2, 500, gettext_noop("Candles that make the channel (the current one excluded).")),
+        Param("volume_factor", float, 1.5, 0.0, 20.0,
+              gettext_noop("BUY only on this multiple of the mean volume; 0 = off.")),
     )
 
     @property
@@ -186,10 +190,10 @@ class VWAPDeviation(Strategy):
     """
 
     name = "vwap_deviation"
-    label = "VWAP deviation"
+    label = gettext_noop("VWAP deviation")
     params = (
-        Param("window", int, 20, 2, 1000, "Candles in the rolling VWAP."),
-        Param("threshold", float, 0.02, 0.0001, 0.5, "Deviation from VWAP, as a fraction (0.02 = 2 %)."),
+        Param("window", int, 20, 2, 1000, gettext_noop("Candles in the rolling VWAP.")),
+        Param("threshold", float, 0.02, 0.0001, 0.5, gettext_noop("Deviation from VWAP, as a fraction (0.02 = 2 %).")),
     )
 
     @property
@@ -219,10 +223,10 @@ class EMACross(Strategy):
     """
 
     name = "ema_cross"
-    label = "EMA cross"
+    label = gettext_noop("EMA cross")
     params = (
-        Param("fast", int, 12, 2, 500, "Candles in the fast EMA."),
-        Param("slow", int, 26, 3, 1000, "Candles in the slow EMA."),
+        Param("fast", int, 12, 2, 500, gettext_noop("Candles in the fast EMA.")),
+        Param("slow", int, 26, 3, 1000, gettext_noop("Candles in the slow EMA.")),
     )
 
     @classmethod
@@ -256,11 +260,11 @@ class MACDCross(Strategy):
     """
 
     name = "macd_cross"
-    label = "MACD cross"
+    label = gettext_noop("MACD cross")
     params = (
-        Param("fast", int, 12, 2, 500, "Candles in the fast EMA."),
-        Param("slow", int, 26, 3, 1000, "Candles in the slow EMA."),
-        Param("signal", int, 9, 2, 500, "Candles in the signal line's EMA of MACD."),
+        Param("fast", int, 12, 2, 500, gettext_noop("Candles in the fast EMA.")),
+        Param("slow", int, 26, 3, 1000, gettext_noop("Candles in the slow EMA.")),
+        Param("signal", int, 9, 2, 500, gettext_noop("Candles in the signal line's EMA of MACD.")),
     )
 
     @classmethod
@@ -286,5 +290,12 @@ class MACDCross(Strategy):
             return f"MACD crossed below its signal line ({values})"
         return f"no MACD cross ({values})"
 
+
+# The parameters' labels (strategies.strategy.Param.label, made from their names), for the catalogue: the pages
+# translate a strategy's label, its parameters' labels and help texts when they show them.
+PARAM_LABELS = (gettext_noop("RSI period"), gettext_noop("Oversold"), gettext_noop("Overbought"),
+                gettext_noop("Window"), gettext_noop("Std"), gettext_noop("Exit z"), gettext_noop("Lookback"),
+                gettext_noop("Volume factor"), gettext_noop("Threshold"), gettext_noop("Fast"), gettext_noop("Slow"),
+                gettext_noop("Signal"))
 
 BUILTIN = (RSICross, MeanReversion, Breakout, VWAPDeviation, EMACross, MACDCross)

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django import forms
 from django.db.models import Count, Max, Min
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from exchanges.models import Candle
@@ -52,11 +53,13 @@ def parameter_fields(strategy_cls: type[Strategy], initial: dict | None = None) 
         field_cls = forms.IntegerField if param.type is int else forms.FloatField
         kwargs = {} if param.type is int else {"widget": forms.NumberInput(attrs={"step": "any"})}
         fields[PARAM_PREFIX + param.name] = field_cls(
-            label=param.label,
+            label=gettext(param.label),
             min_value=param.minimum,
             max_value=param.maximum,
             initial=initial.get(param.name, param.default),
-            help_text=f"{param.help} Default {param.default}, {param.minimum} to {param.maximum}.",
+            help_text=gettext("%(help)s Default %(default)s, %(minimum)s to %(maximum)s.") % {
+                "help": gettext(param.help), "default": param.default, "minimum": param.minimum,
+                "maximum": param.maximum},
             **kwargs,
         )
     return fields

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from exchanges.models import OwnedQuerySet
@@ -40,7 +41,7 @@ class StrategyConfig(models.Model):
     @property
     def strategy_label(self) -> str:
         cls = STRATEGIES.get(self.strategy)
-        return cls.label if cls else self.strategy
+        return gettext(cls.label) if cls else self.strategy
 
     def params_display(self) -> str:
         return ", ".join(f"{key}={value}" for key, value in self.params.items())

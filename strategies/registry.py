@@ -23,7 +23,9 @@ def build_strategy(name: str, params: dict | None = None) -> Strategy:
 
 
 def strategy_choices() -> list[tuple[str, str]]:
-    return [(name, cls.label) for name, cls in STRATEGIES.items()]
+    from django.utils.translation import gettext
+
+    return [(name, gettext(cls.label)) for name, cls in STRATEGIES.items()]  # called when a form is shown
 
 
 __all__ = ["STRATEGIES", "InvalidParameters", "Strategy", "build_strategy", "register", "strategy_choices"]

@@ -22,7 +22,7 @@ RUNS_LISTED = 200
 @login_required
 def config_list(request):
     configs = StrategyConfig.objects.for_user(request.user)
-    rules = [{"name": cls.name, "label": cls.label, "description": cls.description()} for cls in STRATEGIES.values()]
+    rules = [{"name": cls.name, "label": _(cls.label), "description": cls.description()} for cls in STRATEGIES.values()]
     return render(request, "strategies/config_list.html", {"configs": configs, "rules": rules})
 
 

@@ -237,16 +237,18 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
     try:
         strategy = bot.strategy.build()
     except Exception as exc:
-        raise PermanentTickError(f"The strategy settings are invalid: {exc}")
+        raise PermanentTickError(gettext_noop("The strategy settings are invalid: %(error)s") % {"error": exc})
     candles = closed_candles(client, bot, last_closed, strategy.warmup)
     if len(candles) == 0:
         if bot.mode == Bot.Mode.REPLAY and bot.last_candle_at is not None:
             return _replay_finished(bot, bot.last_candle_at, result)
         if bot.mode == Bot.Mode.REPLAY:
-            raise PermanentTickError(f"There are no stored {bot.symbol} {bot.timeframe} candles before the replay "
-                                     f"clock ({exchange_now:%Y-%m-%d %H:%M} UTC): import some or move the replay "
-                                     "start.")
-        raise TemporaryExchangeError(f"No closed {bot.symbol} {bot.timeframe} candles yet.")
+            raise PermanentTickError(gettext_noop(
+                "There are no stored %(symbol)s %(timeframe)s candles before the replay clock (%(now)s UTC): import "
+                "some or move the replay start.") % {
+                "symbol": bot.symbol, "timeframe": bot.timeframe, "now": f"{exchange_now:%Y-%m-%d %H:%M}"})
+        raise TemporaryExchangeError(gettext_noop("No closed %(symbol)s %(timeframe)s candles yet.") % {
+            "symbol": bot.symbol, "timeframe": bot.timeframe})
     candle_at = candles.index[-1].to_pydatetime()
     if bot.last_candle_at is not None and candle_at <= bot.last_candle_at:
         if bot.mode == Bot.Mode.REPLAY and last_closed > candle_at:
@@ -306,8 +308,9 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
 
 def _replay_finished(bot: Bot, candle_at: datetime, result: TickResult) -> None:
     """The replay clock has passed the last stored candle: the bot stops (an open position stays open)."""
-    reason = (f"The replay reached the end of the stored candles ({bot.symbol} {bot.timeframe}, "
-              f"last {candle_at:%Y-%m-%d %H:%M} UTC).")
+    reason = gettext_noop("The replay reached the end of the stored candles (%(symbol)s %(timeframe)s, last "
+                          "%(last)s UTC).") % {
+        "symbol": bot.symbol, "timeframe": bot.timeframe, "last": f"{candle_at:%Y-%m-%d %H:%M}"}
     now = timezone.now()
     Bot.objects.filter(pk=bot.pk, status__in=scheduler.ACTIVE).update(
         status=Bot.Status.STOPPED, status_reason=reason, status_changed_at=now, stopped_at=now)

@@ -94,12 +94,13 @@ def symbol_options(request):
     mode = request.GET.get("mode") or Bot.Mode.PAPER
     symbols, error = [], ""
     if account is None:
-        error = "Choose an exchange account to see its markets."
+        error = _("Choose an exchange account to see its markets.")
     else:
         try:
             symbols = market_symbols(account, mode)
         except MarketsUnavailable as exc:
-            error = f"Could not load the markets of {account.exchange_id}: {exc}. You can still type a symbol."
+            error = _("Could not load the markets of %(exchange)s: %(error)s. You can still type a symbol.") % {
+                "exchange": account.exchange_id, "error": exc}
     return render(request, "bots/parts/symbol_options.html", {"symbols": symbols, "error": error})
 
 

@@ -51,8 +51,8 @@ class ExchangeAccountForm(forms.ModelForm):
         fields = ["label", "exchange_id", "mode"]
         widgets = {"exchange_id": forms.TextInput(attrs={"list": "ccxt-exchanges", "autocomplete": "off"})}
         help_texts = {
-            "exchange_id": "The ccxt id of the exchange, e.g. binance, kraken, okx, bybit.",
-            "mode": "Paper trades with simulated money at real prices and needs no keys.",
+            "exchange_id": gettext_lazy("The ccxt id of the exchange, e.g. binance, kraken, okx, bybit."),
+            "mode": gettext_lazy("Paper trades with simulated money at real prices and needs no keys."),
         }
 
     def __init__(self, *args, owner=None, **kwargs):
@@ -68,9 +68,8 @@ class ExchangeAccountForm(forms.ModelForm):
             if name in self.unreadable:
                 field.help_text = _("The stored value cannot be read: enter it again.")
             elif self.editing and getattr(self.instance, name):
-                field.help_text = (
-                    f"Stored: {self.instance.masked(name)}. Leave empty to keep it, or type a new value to replace it."
-                )
+                field.help_text = _("Stored: %(masked)s. Leave empty to keep it, or type a new value to replace "
+                                    "it.") % {"masked": self.instance.masked(name)}
 
     def has_stored(self, name: str) -> bool:
         return self.editing and name not in self.unreadable and bool(getattr(self.instance, name, None))

@@ -142,8 +142,8 @@ class BacktestForm(forms.Form):
                             # xgettext:no-python-format
                             help_text=_("How far a market fill moves against you, in % of the price."))
     stake = PercentField(label=_("Stake (%)"), min_value=Decimal("0.01"), initial=trade_defaults.STAKE,
-                         help_text="Share of equity put into each entry, in %. A new bot's default: its stake "
-                                   "capped by its max position. 100 = all in.")
+                         help_text=_("Share of equity put into each entry, in %. A new bot's default: its stake "
+                                     "capped by its max position. 100 = all in."))
     stop_loss = PercentField(label=_("Stop-loss (%)"), max_value=Decimal("99.99"), initial=trade_defaults.STOP_LOSS,
                              help_text=_("Sell when the price falls this % below the entry price. 0 = none."))
     take_profit = PercentField(label=_("Take-profit (%)"), max_percent=10000, max_digits=8,
@@ -151,8 +151,8 @@ class BacktestForm(forms.Form):
                                help_text=_("Sell when the price rises this % above the entry price. 0 = none."))
     trailing_stop = PercentField(label=_("Trailing stop (%)"), max_value=Decimal("99.99"),
                                  initial=trade_defaults.TRAILING_STOP,
-                                 help_text="Sell when the price falls this % below its highest point since entry. "
-                                           "0 = off.")
+                                 help_text=_("Sell when the price falls this % below its highest point since "
+                                             "entry. 0 = off."))
 
     DEFAULT_SYMBOL = "BTC/USDT"
 
@@ -178,7 +178,7 @@ class BacktestForm(forms.Form):
         cleaned = super().clean()
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end and start > end:
-            self.add_error("end", "The last day is before the first day.")
+            self.add_error("end", _("The last day is before the first day."))
         if all(cleaned.get(name) is not None for name in self.SETTINGS):
             for name, message in BacktestSettings.errors({k: float(cleaned[k]) for k in self.SETTINGS}).items():
                 self.add_error(name, message.capitalize() + ".")
@@ -193,13 +193,17 @@ class BacktestForm(forms.Form):
             if cleaned["end_time"]:
                 in_range = in_range.filter(time__lte=cleaned["end_time"])
             if in_range[:2].count() < 2:
-                self.add_error(None, f"No stored candles for {row['exchange']} {row['symbol']} {row['timeframe']} "
-                                     f"in that date range (stored: {row['first']:%Y-%m-%d} to {row['last']:%Y-%m-%d}).")
+                self.add_error(None, gettext(
+                    "No stored candles for %(exchange)s %(symbol)s %(timeframe)s in that date range (stored: "
+                    "%(first)s to %(last)s).") % {
+                    "exchange": row["exchange"], "symbol": row["symbol"], "timeframe": row["timeframe"],
+                    "first": f"{row['first']:%Y-%m-%d}", "last": f"{row['last']:%Y-%m-%d}"})
         if "config" in cleaned and not self.errors:
             try:
                 cleaned["config"].build()
             except InvalidParameters as exc:
-                self.add_error("config", f"This strategy's parameters no longer validate: {exc}")
+                self.add_error("config", gettext("This strategy's parameters no longer validate: %(error)s") % {
+                    "error": exc})
         return cleaned
 
     @staticmethod

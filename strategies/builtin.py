@@ -75,11 +75,13 @@ class RSICross(Strategy):
 
     def reason(self, signal, row):
         name = f"RSI({self.rsi_period})"
+        values = {"name": name, "oversold": f"{self.oversold:g}", "overbought": f"{self.overbought:g}",
+                  "previous": f"{row['rsi_prev']:.1f}", "rsi": f"{row['rsi']:.1f}"}
         if signal == BUY:
-            return f"{name} crossed up through {self.oversold:g}: {row['rsi_prev']:.1f} -> {row['rsi']:.1f}"
+            return gettext_noop("%(name)s crossed up through %(oversold)s: %(previous)s -> %(rsi)s") % values
         if signal == SELL:
-            return f"{name} crossed down through {self.overbought:g}: {row['rsi_prev']:.1f} -> {row['rsi']:.1f}"
-        return f"{name} {row['rsi']:.1f}, no cross of {self.oversold:g} or {self.overbought:g}"
+            return gettext_noop("%(name)s crossed down through %(overbought)s: %(previous)s -> %(rsi)s") % values
+        return gettext_noop("%(name)s %(rsi)s, no cross of %(oversold)s or %(overbought)s") % values
 
 
 class MeanReversion(Strategy):
@@ -126,11 +128,12 @@ class MeanReversion(Strategy):
         return Evaluation(signals, confidence, {"z": z, "z_prev": _previous(z), "mean": middle})
 
     def reason(self, signal, row):
+        values = {"z": f"{row['z']:.2f}", "window": self.window, "std": f"{self.std:g}", "exit": f"{self.exit_z:g}"}
         if signal == BUY:
-            return f"close {row['z']:.2f} std below the {self.window}-candle mean (entry at -{self.std:g})"
+            return gettext_noop("close %(z)s std below the %(window)s-candle mean (entry at -%(std)s)") % values
         if signal == SELL:
-            return f"close back to z {row['z']:.2f}, above -{self.exit_z:g}: mean reverted"
-        return f"z-score {row['z']:.2f}, no cross of -{self.std:g} or -{self.exit_z:g}"
+            return gettext_noop("close back to z %(z)s, above -%(exit)s: mean reverted") % values
+        return gettext_noop("z-score %(z)s, no cross of -%(std)s or -%(exit)s") % values
 
 
 class Breakout(Strategy):
@@ -174,12 +177,14 @@ class Breakout(Strategy):
                                                 "volume": volume, "mean_volume": mean_volume})
 
     def reason(self, signal, row):
+        values = {"close": f"{row['close']:g}", "lookback": self.lookback, "upper": f"{row['upper']:g}",
+                  "lower": f"{row['lower']:g}"}
         if signal == BUY:
-            return (f"close {row['close']:g} broke the {self.lookback}-candle high {row['upper']:g} "
-                    f"on {row['volume'] / row['mean_volume']:.1f}x mean volume")
+            return gettext_noop("close %(close)s broke the %(lookback)s-candle high %(upper)s on %(volume)sx mean "
+                                "volume") % {**values, "volume": f"{row['volume'] / row['mean_volume']:.1f}"}
         if signal == SELL:
-            return f"close {row['close']:g} broke the {self.lookback}-candle low {row['lower']:g}"
-        return f"close {row['close']:g} inside the channel {row['lower']:g}..{row['upper']:g} (or volume too low)"
+            return gettext_noop("close %(close)s broke the %(lookback)s-candle low %(lower)s") % values
+        return gettext_noop("close %(close)s inside the channel %(lower)s..%(upper)s (or volume too low)") % values
 
 
 class VWAPDeviation(Strategy):
@@ -210,11 +215,13 @@ class VWAPDeviation(Strategy):
 
     def reason(self, signal, row):
         pct = row["deviation"] * 100
+        values = {"pct": f"{pct:.2f}", "vwap": f"{row['vwap']:g}", "threshold": f"{self.threshold * 100:g}"}
         if signal == BUY:
-            return f"close {pct:.2f} % below VWAP {row['vwap']:g} (threshold {self.threshold * 100:g} %)"
+            return gettext_noop("close %(pct)s %% below VWAP %(vwap)s (threshold %(threshold)s %%)") % values
         if signal == SELL:
-            return f"close {pct:.2f} % above VWAP {row['vwap']:g} (threshold {self.threshold * 100:g} %)"
-        return f"close {pct:+.2f} % from VWAP, no cross of ±{self.threshold * 100:g} %"
+            return gettext_noop("close %(pct)s %% above VWAP %(vwap)s (threshold %(threshold)s %%)") % values
+        return gettext_noop("close %(pct)s %% from VWAP, no cross of ±%(threshold)s %%") % {
+            **values, "pct": f"{pct:+.2f}"}
 
 
 class EMACross(Strategy):
@@ -248,10 +255,10 @@ class EMACross(Strategy):
     def reason(self, signal, row):
         names = f"EMA({self.fast}) {row['fast']:g} / EMA({self.slow}) {row['slow']:g}"
         if signal == BUY:
-            return f"fast EMA crossed above slow: {names}"
+            return gettext_noop("fast EMA crossed above slow: %(values)s") % {"values": names}
         if signal == SELL:
-            return f"fast EMA crossed below slow: {names}"
-        return f"no EMA cross: {names}"
+            return gettext_noop("fast EMA crossed below slow: %(values)s") % {"values": names}
+        return gettext_noop("no EMA cross: %(values)s") % {"values": names}
 
 
 class MACDCross(Strategy):
@@ -285,10 +292,10 @@ class MACDCross(Strategy):
     def reason(self, signal, row):
         values = f"MACD {row['macd']:.4g}, signal {row['signal_line']:.4g}"
         if signal == BUY:
-            return f"MACD crossed above its signal line ({values})"
+            return gettext_noop("MACD crossed above its signal line (%(values)s)") % {"values": values}
         if signal == SELL:
-            return f"MACD crossed below its signal line ({values})"
-        return f"no MACD cross ({values})"
+            return gettext_noop("MACD crossed below its signal line (%(values)s)") % {"values": values}
+        return gettext_noop("no MACD cross (%(values)s)") % {"values": values}
 
 
 # The parameters' labels (strategies.strategy.Param.label, made from their names), for the catalogue: the pages

@@ -10,8 +10,8 @@ from bots.models import Bot
 from exchanges.models import ExchangeAccount
 from strategies.forms import PercentField
 
-TIMEFRAMES = [("1m", "1 minute"), ("5m", "5 minutes"), ("15m", "15 minutes"), ("30m", "30 minutes"),
-              ("1h", "1 hour"), ("4h", "4 hours"), ("1d", "1 day")]
+TIMEFRAMES = [("1m", _("1 minute")), ("5m", _("5 minutes")), ("15m", _("15 minutes")), ("30m", _("30 minutes")),
+              ("1h", _("1 hour")), ("4h", _("4 hours")), ("1d", _("1 day"))]
 
 
 class MarketsUnavailable(Exception):
@@ -75,9 +75,10 @@ class BotForm(forms.ModelForm):
     max_drawdown_pct = PercentField(label=_("Max drawdown (%)"), help_text=RISK_HELP["max_drawdown_pct"])
     fee = PercentField(label=_("Simulated fee per side (%)"), max_percent=10, decimal_places=3,
                        help_text=_("Charged on each buy and sell by the replay and paper exchanges. 0.1 is typical."))
-    timeframe = forms.ChoiceField(choices=TIMEFRAMES, initial="5m",
+    timeframe = forms.ChoiceField(label=_("Timeframe"), choices=TIMEFRAMES, initial="5m",
                                   help_text=_("One tick per closed candle of this length."))
     replay_start = forms.DateTimeField(
+        label=_("Replay start"),
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text=_("Replay only: the first candle to replay from (your time zone)."),
     )
@@ -90,6 +91,14 @@ class BotForm(forms.ModelForm):
             "trailing_stop_pct", "daily_loss_limit_pct", "max_drawdown_pct", "max_consecutive_losses",
             "loss_cooldown_minutes", "max_orders_per_hour", "max_open_positions", "flatten_on_halt",
         ]
+        labels = {
+            "name": _("Name"), "exchange_account": _("Exchange account"), "strategy": _("Strategy"),
+            "mode": _("Mode"), "symbol": _("Symbol"), "timeframe": _("Timeframe"),
+            "starting_balance": _("Starting balance"), "replay_start": _("Replay start"),
+            "replay_speed": _("Replay speed"), "max_consecutive_losses": _("Max consecutive losses"),
+            "loss_cooldown_minutes": _("Loss cooldown minutes"), "max_orders_per_hour": _("Max orders per hour"),
+            "max_open_positions": _("Max open positions"), "flatten_on_halt": _("Flatten on halt"),
+        }
         help_texts = {
             "mode": _("Replay: stored candles on a fast simulated clock. Paper: real prices, simulated fills. "
                     "Live: real orders with real money."),

@@ -73,6 +73,7 @@ class StrategyConfigForm(forms.ModelForm):
     class Meta:
         model = StrategyConfig
         fields = ["name", "strategy"]
+        labels = {"name": _("Name"), "strategy": _("Strategy")}
 
     def __init__(self, *args, owner, strategy: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -128,11 +129,14 @@ def series_key(row: dict) -> str:
 class BacktestForm(forms.Form):
     config = forms.ModelChoiceField(queryset=StrategyConfig.objects.none(), label=_("Strategy"))
     series = forms.ChoiceField(label=_("Candles"), help_text=_("Stored candles (manage.py import_candles adds more)."))
-    start = forms.DateField(required=False, help_text=_("First day (UTC); empty = from the first stored candle."),
+    start = forms.DateField(label=_("Start"), required=False,
+                            help_text=_("First day (UTC); empty = from the first stored candle."),
                             widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, help_text=_("Last day (UTC), included; empty = to the last stored candle."),
+    end = forms.DateField(label=_("End"), required=False,
+                          help_text=_("Last day (UTC), included; empty = to the last stored candle."),
                           widget=forms.DateInput(attrs={"type": "date"}))
-    cash = forms.FloatField(initial=float(trade_defaults.STARTING_BALANCE), min_value=0.01, max_value=MAX_CASH,
+    cash = forms.FloatField(label=_("Cash"), initial=float(trade_defaults.STARTING_BALANCE), min_value=0.01,
+                            max_value=MAX_CASH,
                             help_text=_("Starting cash in the quote currency."))
     # Percentages, as on the bot form, with a new bot's defaults: a default backtest describes a default bot.
     fee = PercentField(label=_("Fee per side (%)"), max_percent=50, decimal_places=3, initial=trade_defaults.FEE,

@@ -49,6 +49,7 @@ class ExchangeAccountForm(forms.ModelForm):
     class Meta:
         model = ExchangeAccount
         fields = ["label", "exchange_id", "mode"]
+        labels = {"label": gettext_lazy("Label"), "exchange_id": gettext_lazy("Exchange"), "mode": gettext_lazy("Mode")}
         widgets = {"exchange_id": forms.TextInput(attrs={"list": "ccxt-exchanges", "autocomplete": "off"})}
         help_texts = {
             "exchange_id": gettext_lazy("The ccxt id of the exchange, e.g. binance, kraken, okx, bybit."),

@@ -21,6 +21,7 @@ THAI = {
     "Events": "เหตุการณ์",
     "Dashboard": "แดชบอร์ด",
     "Equity": "มูลค่าพอร์ต",
+    "Log in": "เข้าสู่ระบบ",
     "Reset your password on %(site_name)s": "ตั้งรหัสผ่านใหม่บน %(site_name)s",
 }
 

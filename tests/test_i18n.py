@@ -231,6 +231,15 @@ def test_live_fragments_are_rendered_in_the_owners_language(thai):
 
 
 @pytest.mark.django_db
+def test_a_new_visitor_with_a_thai_browser_gets_thai(client, thai):
+    page = client.get(reverse("accounts:login"), headers={"accept-language": "th-TH,th;q=0.9,en;q=0.5"})
+    assert page["Content-Language"] == "th"
+    assert ">เข้าสู่ระบบ<" in page.content.decode()
+    page = client.get(reverse("accounts:login"), headers={"accept-language": "en-US"})
+    assert ">Log in<" in page.content.decode()
+
+
+@pytest.mark.django_db
 def test_a_password_reset_email_is_in_the_accounts_language(client, django_user_model, mailoutbox, thai):
     from accounts import password_reset
 

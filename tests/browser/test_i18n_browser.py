@@ -47,7 +47,7 @@ def test_a_thai_user_sees_gregorian_years_in_script_formatted_dates(web_server, 
     assert page.evaluate("window.tradingbotLocale.locale()") == "th-u-ca-gregory-nu-latn"
 
 
-def test_the_switcher_changes_the_language_and_the_profile(web_server, page):
+def test_the_switcher_changes_the_language_and_it_survives_logout_and_login(web_server, page):
     alice = make_user("alice")
     log_in(page, web_server.url, alice)
     assert page.get_attribute("html", "lang") == "en"
@@ -56,3 +56,14 @@ def test_the_switcher_changes_the_language_and_the_profile(web_server, page):
     page.wait_for_load_state()
     assert page.get_attribute("html", "lang") == "ja"
     assert Profile.objects.get(user=alice).language == "ja"
+    # Log out, forget the browser's cookies (another device), log in again: the profile's language.
+    page.click("nav form[action$='/logout/'] button")
+    page.wait_for_url("**/accounts/login/")
+    page.context.clear_cookies()
+    page.goto(f"{web_server.url}/accounts/login/")
+    assert page.get_attribute("html", "lang") == "en"
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "a-long-password-1")
+    page.click("main form button[type=submit]")
+    page.wait_for_url(f"{web_server.url}/")
+    assert page.get_attribute("html", "lang") == "ja"

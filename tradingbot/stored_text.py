@@ -18,19 +18,21 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
 @lru_cache(maxsize=16)
-def _patterns(language: str) -> tuple[tuple[re.Pattern, str], ...]:
-    """(regex, msgid) of every msgid with a %(name)s placeholder in `language`'s catalogue, the most specific
-    (the most literal text) first."""
+def _patterns(language: str) -> tuple[tuple[str, str, re.Pattern, str], ...]:
+    """(prefix, longest literal, regex, msgid) of every msgid with a %(name)s placeholder in `language`'s
+    catalogue, the most specific (the most literal text) first. The prefix and the literal are cheap tests that
+    rule out most msgids before their regex runs."""
     catalog = trans_real.translation(language)._catalog
     found = []
     for msgid in catalog.keys():
         if not isinstance(msgid, str) or "%(" not in msgid:
             continue
-        pattern, seen, literal, last = [], set(), 0, 0
+        pattern, seen, literal, last, chunks = [], set(), 0, 0, []
         for match in PLACEHOLDER.finditer(msgid):
             text = msgid[last:match.start()]
             pattern.append(re.escape(text))
             literal += len(text)
+            chunks.append(text)
             if match.group(0) == "%%":
                 pattern.append("%")
             elif match.group(1) in seen:
@@ -43,16 +45,20 @@ def _patterns(language: str) -> tuple[tuple[re.Pattern, str], ...]:
             continue
         pattern.append(re.escape(msgid[last:]))
         literal += len(msgid) - last
+        chunks.append(msgid[last:])
         if literal >= 3:  # "%(a)s: %(b)s" alone would swallow anything
-            found.append((literal, re.compile("".join(pattern), re.DOTALL), msgid))
+            prefix = chunks[0].replace("%%", "%")
+            longest = max(chunks, key=len).replace("%%", "%")
+            found.append((literal, prefix, longest, re.compile("".join(pattern), re.DOTALL), msgid))
     found.sort(key=lambda item: -item[0])
-    return tuple((regex, msgid) for _literal, regex, msgid in found)
+    return tuple((prefix, longest, regex, msgid) for _literal, prefix, longest, regex, msgid in found)
 
 
 @receiver(setting_changed)
 def _forget(setting, **kwargs):
     if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS"}:
         _patterns.cache_clear()
+        _shown_cached.cache_clear()
 
 
 def shown(text, depth: int = 0) -> str:
@@ -63,13 +69,26 @@ def shown(text, depth: int = 0) -> str:
     language = translation.get_language()
     if not language or language == "en" or depth > MAX_DEPTH:
         return text
+    if depth == 0:
+        return _shown_cached(language, text)  # a page shows the same events again at each live update
+    return _shown(language, text, depth)
+
+
+@lru_cache(maxsize=4096)
+def _shown_cached(language: str, text: str) -> str:
+    return _shown(language, text, 0)
+
+
+def _shown(language: str, text: str, depth: int) -> str:
     translated = translation.gettext(text)
     if translated != text:
         return translated
     # A msgid whose values hold no sentence break first; then the text's sentences each alone (texts joined
     # into one: "Started by web (alice). The stored candles begin at ..."); then a msgid spanning sentences.
     spanning = None
-    for regex, msgid in _patterns(language):
+    for prefix, longest, regex, msgid in _patterns(language):
+        if not text.startswith(prefix) or longest not in text:
+            continue
         match = regex.fullmatch(text)
         if match is None:
             continue

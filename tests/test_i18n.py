@@ -259,3 +259,16 @@ def clean_cache():
     cache.clear()  # the Telegram pause and rate counters of another test
     yield
     cache.clear()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_server_dates_are_gregorian_in_every_language(language):
+    from datetime import UTC, datetime
+
+    from django.template import Context, Template
+
+    moment = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    with translation.override(language):
+        text = Template('{{ moment|date:"DATE_FORMAT" }} {% load times %}{{ moment|when }}').render(
+            Context({"moment": moment}))
+    assert "2026" in text and "2569" not in text

@@ -6,6 +6,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import JsonResponse
+from django.utils.translation import gettext_noop
 from django_q.brokers import get_broker
 from django_q.status import Stat
 
@@ -45,7 +46,8 @@ def check_worker() -> str | None:
     except Exception as exc:
         return f"{type(exc).__name__}"
     if not stats:
-        return "no worker heartbeat (start one with: manage.py qcluster)"
+        # English in the health JSON (operators, monitors); the dashboard shows it translated (|shown).
+        return gettext_noop("no worker heartbeat (start one with: manage.py qcluster)")
     return None
 
 

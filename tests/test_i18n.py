@@ -36,7 +36,8 @@ MAKEMESSAGES_IGNORE = [".venv/*", "var/*", "bench/*", "*/tests/*", "tests/*", "s
 KEY_LABELS = ["Dashboard", "Bots", "Strategies", "Backtests", "Exchanges", "Settings", "Log out", "Portfolio",
               "Alerts", "Activity", "Recent trades", "Health", "Events", "Trade log", "Open position",
               "Open orders", "Equity", "Start", "Stop", "Pause", "Save", "Language", "Time zone", "Profile",
-              "Change your password", "New bot"]
+              "Change your password", "New bot", "Buy", "Sell", "Time", "Side", "Amount", "Price", "Fee", "Status",
+              "Today", "Total P&amp;L", "Trades", "Create bot", "Cancel"]
 
 
 def catalogue(language: str, domain: str = "django") -> Path:
@@ -122,18 +123,37 @@ def english_leftovers(page: str) -> list[str]:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_main_pages_are_translated(client, language):
+def test_the_pages_and_live_fragments_are_translated(client, language):
+    from bots import live
+    from bots.models import LiveMessage
+    from bots.tests.test_views import add_trade
+
     alice = make_user("alice")
     Profile.objects.create(user=alice, language=language)
     bot = make_bot(alice)
+    add_trade(bot, side="buy")
+    add_trade(bot, side="sell", price="21000")
     client.force_login(alice)
-    for url in (reverse("bots:dashboard"), reverse("bots:detail", args=[bot.pk]), reverse("accounts:settings")):
-        page = client.get(url).content.decode()
+    pages = [reverse("bots:dashboard"), reverse("bots:list"), reverse("bots:create"),
+             reverse("bots:detail", args=[bot.pk]), reverse("bots:fills", args=[bot.pk]), reverse("strategies:list"),
+             reverse("strategies:backtests"), reverse("strategies:backtest_new"), reverse("exchanges:list"),
+             reverse("commands:portfolio"), reverse("commands:alerts"), reverse("commands:activity"),
+             reverse("assistant:history"), reverse("accounts:settings"), reverse("accounts:password_change")]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        page = response.content.decode()
         assert f'<html lang="{language}">' in page
         with translation.override(language):
             expected = translation.gettext("Settings")
         assert expected in page
         assert not english_leftovers(page), f"English left on {url} in {language}: {english_leftovers(page)}"
+    # The fragments the worker pushes over the websocket, rendered where no request says the language.
+    with translation.override("en"):
+        live.publish_bot_update(bot.pk)
+    for group in (live.bot_group(bot.pk), live.user_group(alice.pk)):
+        html = LiveMessage.objects.filter(group=group).latest("id").html
+        assert not english_leftovers(html), f"English left in the live fragments of {group}: {english_leftovers(html)}"
 
 
 # ---- the machinery, with the test catalogue -----------------------------------------------------------------

@@ -6,6 +6,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tradingbot.templatetags.times import when
 
@@ -153,3 +154,14 @@ def downsample(points: list, limit: int = 300) -> list:
 
 # The one date format of every page (tradingbot.templatetags.times), also under this library's name.
 register.filter("when", when)
+
+
+# Short names of the modes of a bot or an exchange account (the stored codes stay as they are).
+MODE_NAMES = {"replay": gettext_lazy("replay"), "paper": gettext_lazy("paper"), "live": gettext_lazy("live"),
+              "testnet": gettext_lazy("testnet")}
+
+
+@register.filter
+def mode_name(mode: str) -> str:
+    """{{ bot.mode|mode_name }}: "paper", "live", ... in the reader's language."""
+    return MODE_NAMES.get(mode, mode)

@@ -32,6 +32,7 @@ from exchanges.errors import (
     OrderRefused,
     TemporaryExchangeError,
 )
+from metrics import instruments
 from tradingbot.log_redaction import redact
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ class CcxtClient(ExchangeClient):
                 account.exchange_id, api_key=reveal(account.api_key), secret=reveal(account.api_secret),
                 password=reveal(account.passphrase), sandbox=account.mode == account.Mode.TESTNET, timeout=timeout,
             )
-        self.exchange = exchange
+        self.exchange = instruments.instrument_exchange(exchange)
 
     # --- the error edge ---
 

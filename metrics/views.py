@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from metrics import instruments
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +47,7 @@ def token_matches(request) -> bool:
 def render_metrics() -> tuple[bytes, str]:
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 
+    from metrics import instruments
     from metrics.collector import DatabaseCollector
 
     registry = CollectorRegistry()

@@ -8,7 +8,6 @@ from django_q.tasks import async_task
 
 from exchanges.candles import load_candles, timeframe_seconds
 from metrics import instruments
-from strategies.backtest import BacktestSettings, backtest_strategy
 from strategies.charts import build_level, downsample_ohlc, downsample_series
 from strategies.models import Backtest, BacktestChart
 from strategies.registry import build_strategy
@@ -47,6 +46,8 @@ def run_backtest_job(backtest_id: int) -> str:
     if not claimed:
         return "not queued (already run, or deleted)"
     backtest = Backtest.objects.get(pk=backtest_id)
+    from strategies.backtest import BacktestSettings, backtest_strategy  # numba: not when Django starts
+
     try:
         strategy = build_strategy(backtest.strategy, backtest.params)
         settings = BacktestSettings(**backtest.settings)

@@ -145,14 +145,14 @@ def tick_bot(bot_id: int, lease: datetime | None = None) -> TickResult:
         next_due = _next_due(bot, client, retry=True)
     except (OperationalError, InterfaceError):
         # The database itself (locked, restarting): nothing about the bot is wrong; try the next candle.
-        log.exception("tick of bot %s: database error, retrying next candle", bot_id)
+        log.exception("tick of bot %s: database error, retrying next candle", bot_id, extra={"bot_id": bot_id})
         result.outcome = "retry"
         next_due = _next_due(bot, client, retry=True)
     except (PermanentTickError, OrderRefused, AuthenticationFailed, ExchangeError) as exc:
         result.outcome = "error"
         _fail(bot, str(exc))
     except Exception as exc:  # a bug must not crash-loop the bot: stop it and say why
-        log.exception("tick of bot %s failed", bot_id)
+        log.exception("tick of bot %s failed", bot_id, extra={"bot_id": bot_id})
         result.outcome = "error"
         _fail(bot, f"Unexpected {type(exc).__name__}: {exc}")
     finally:

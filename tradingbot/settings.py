@@ -433,9 +433,17 @@ METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
 register_secret(METRICS_TOKEN)
 METRICS_ALLOW = env_list("METRICS_ALLOW")
 for _network in METRICS_ALLOW:
-    try:
-        import ipaddress
+    import ipaddress
 
+    try:
         ipaddress.ip_network(_network, strict=False)
     except ValueError:
         raise ImproperlyConfigured(f"METRICS_ALLOW: {_network!r} is not an address or a network (10.0.0.0/8)")
+
+# LOG_FORMAT=json: one JSON object per line (tradingbot.log_format), the same redaction filters first.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower() or "plain"
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+LOGGING["formatters"]["json"] = {"()": "tradingbot.log_format.JsonFormatter"}
+if LOG_FORMAT == "json":
+    LOGGING["handlers"]["console"]["formatter"] = "json"

@@ -245,7 +245,8 @@ class CcxtClient(ExchangeClient):
             except ccxt.NetworkError as exc:
                 # Sent, but no answer: the order may exist. Only the exchange saying "no such order" lets
                 # us send it again (Binance refuses a duplicate client id only while the first is open).
-                log.warning("%s: no answer (%s); looking it up by client order id", what, exc.__class__.__name__)
+                log.warning("%s: no answer (%s); looking it up by client order id", what, exc.__class__.__name__,
+                            extra={"client_order_id": client_order_id})
                 last_error = exc
                 found = self._lookup(symbol, client_order_id)
                 if found is not None:

@@ -59,11 +59,11 @@ class DatabaseCollector:
 
         family = GaugeMetricFamily(f"{PREFIX}_open_positions", "Open positions by mode (bots and manual books).",
                                    labels=["mode"])
-        counts = defaultdict(int)
+        counts = dict.fromkeys(["live", "manual", "paper", "replay"], 0)
         rows = Position.objects.filter(status=Position.Status.OPEN).values("bot__mode", "bot__kind")
         for row in rows.annotate(n=Count("id")).order_by():
             mode = "manual" if row["bot__kind"] == "manual" else _bounded(row["bot__mode"], MODES)
-            counts[mode] += row["n"]
+            counts[mode] = counts.get(mode, 0) + row["n"]
         for mode, n in sorted(counts.items()):
             family.add_metric([mode], n)
         yield family

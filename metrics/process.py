@@ -51,11 +51,13 @@ def _pid_alive(pid: int) -> bool:
 
 def forget_dead_processes(folder: Path) -> int:
     """Remove the live gauges (websocket clients) left by processes of this host that died without their exit
-    hook (killed); their counters stay, as Prometheus expects of a counter."""
+    hook (killed); their counters stay (and go on counting if the pid comes back), as a counter should."""
     removed = 0
     for path in glob.glob(str(folder / f"gauge_live*_{_HOST}-*.db")):
         match = re.search(rf"_{re.escape(_HOST)}-(\d+)\.db$", path)
-        if match and int(match.group(1)) != os.getpid() and not _pid_alive(int(match.group(1))):
+        # Our own pid too: a container restarted with the same host name and pid 1 must not count the last
+        # one's open websockets (this runs before this process opens any file).
+        if match and (int(match.group(1)) == os.getpid() or not _pid_alive(int(match.group(1)))):
             try:
                 os.remove(path)
                 removed += 1

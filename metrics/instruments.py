@@ -104,6 +104,8 @@ def rejection_reason(text: str) -> str:
 def _bot_labels(bot) -> tuple[str, str, str]:
     """(exchange, mode, strategy) of a bot, from what is already loaded (no query if it is select_related)."""
     account = bot.exchange_account
+    if getattr(bot, "kind", "") == "manual":  # a manual book: orders placed by hand
+        return _bounded(account.exchange_id), "manual", "manual"
     strategy = getattr(bot, "strategy", None)
     return (_bounded(account.exchange_id), _bounded(bot.mode, MODES),
             _bounded(getattr(strategy, "strategy", "")))

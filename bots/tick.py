@@ -476,7 +476,7 @@ def send(bot: Bot, client, order: Order, params: dict | None = None) -> Order:
         raise
     crashpoint("after_order_sent")
     ledger.apply_result(order, answer)
-    instruments.count_order("filled", bot, order.side) if answer.filled else None
+    instruments.count_fill(bot, order.side, answer.filled)
     crashpoint("after_order_recorded")
     return order
 

@@ -122,7 +122,7 @@ def place_order(book: Bot, client, *, client_order_id: str, side: str, type: str
         raise
     crashpoint("command_after_order_sent")
     ledger.apply_result(order, answer, source=source)
-    instruments.count_order("filled", book, side) if answer.filled else None
+    instruments.count_fill(book, side, answer.filled)
     order.refresh_from_db()
     return order
 

@@ -169,6 +169,13 @@ def count_order(event: str, bot, side: str = "", reason: str = "") -> None:
 
 
 @_never_raise
+def count_fill(bot, side: str, filled) -> None:
+    """An exchange's answer to an order: counted as filled when it filled anything."""
+    if filled and filled > 0:
+        count_order("filled", bot, side)
+
+
+@_never_raise
 def count_bot_event(bot, kind: str, data: dict | None) -> None:
     """Called for every bot event: counts the risk refusals and halts by rule."""
     if kind not in ("risk_refusal", "halt"):

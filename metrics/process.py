@@ -8,9 +8,11 @@ metric type and process; the process serving /metrics adds them up.
 
 import atexit
 import glob
+import logging
 import os
 import re
 import socket
+import tempfile
 from pathlib import Path
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -25,7 +27,12 @@ def configure() -> Path:
     """The folder (PROMETHEUS_MULTIPROC_DIR, else DATA_DIR/prometheus), created, and set in the environment so
     that the client and the processes this one starts use it."""
     folder = Path(os.environ.get(ENV) or _default_dir())
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        # Metrics must never stop a worker: count in a private folder (this process's figures only).
+        folder = Path(tempfile.mkdtemp(prefix="tradingbot-prometheus-"))
+        logging.getLogger(__name__).warning("%s is not writable: metrics go to %s", ENV, folder)
     os.environ[ENV] = str(folder)
     return folder
 

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from exchanges.forms import EXCHANGE_CHOICES, ExchangeAccountForm
+from exchanges.forms import ExchangeAccountForm, exchange_choices
 from exchanges.models import UNREADABLE_KEYS_MESSAGE, ExchangeAccount
 
 
@@ -39,7 +39,7 @@ def account_create(request):
         account = form.save()
         messages.success(request, f"Exchange account “{account.label}” added.")
         return redirect("exchanges:detail", pk=account.pk)
-    return render(request, "exchanges/account_form.html", {"form": form, "exchanges": EXCHANGE_CHOICES})
+    return render(request, "exchanges/account_form.html", {"form": form, "exchanges": exchange_choices()})
 
 
 @sensitive_post_parameters(*ExchangeAccountForm.SECRET_FIELDS)
@@ -53,7 +53,7 @@ def account_edit(request, pk):
         messages.success(request, f"Exchange account “{account.label}” saved.")
         return redirect("exchanges:detail", pk=account.pk)
     return render(
-        request, "exchanges/account_form.html", {"form": form, "account": account, "exchanges": EXCHANGE_CHOICES}
+        request, "exchanges/account_form.html", {"form": form, "account": account, "exchanges": exchange_choices()}
     )
 
 

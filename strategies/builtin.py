@@ -1,10 +1,13 @@
 """The built-in strategies (Phase 2): RSI cross, mean reversion, breakout, VWAP deviation, EMA and MACD cross."""
 
-import numpy as np
-import pandas as pd
+from __future__ import annotations  # the annotations name numpy and pandas, imported on first use
 
 from strategies import indicators
 from strategies.strategy import BUY, SELL, Evaluation, Param, Strategy, combine, crosses_above, crosses_below
+from tradingbot.lazy_import import lazy_module
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 
 def _previous(values: np.ndarray) -> np.ndarray:

@@ -8,7 +8,6 @@ from django.db.models import Count, Max, Min
 
 from exchanges.models import Candle
 from strategies import trade_defaults
-from strategies.backtest import MAX_CASH, BacktestSettings
 from strategies.models import StrategyConfig
 from strategies.registry import STRATEGIES, InvalidParameters, build_strategy, strategy_choices
 from strategies.strategy import Strategy
@@ -128,8 +127,8 @@ class BacktestForm(forms.Form):
                             widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, help_text="Last day (UTC), included; empty = to the last stored candle.",
                           widget=forms.DateInput(attrs={"type": "date"}))
-    cash = forms.FloatField(initial=float(trade_defaults.STARTING_BALANCE), min_value=0.01, max_value=MAX_CASH,
-                            help_text="Starting cash in the quote currency.")
+    cash = forms.FloatField(initial=float(trade_defaults.STARTING_BALANCE), min_value=0.01,
+                            max_value=trade_defaults.MAX_CASH, help_text="Starting cash in the quote currency.")
     # Percentages, as on the bot form, with a new bot's defaults: a default backtest describes a default bot.
     fee = PercentField(label="Fee per side (%)", max_percent=50, decimal_places=3, initial=trade_defaults.FEE,
                        help_text="0.1 is typical (0.1 % of each buy and each sell).")
@@ -174,6 +173,8 @@ class BacktestForm(forms.Form):
         if start and end and start > end:
             self.add_error("end", "The last day is before the first day.")
         if all(cleaned.get(name) is not None for name in self.SETTINGS):
+            from strategies.backtest import BacktestSettings
+
             for name, message in BacktestSettings.errors({k: float(cleaned[k]) for k in self.SETTINGS}).items():
                 self.add_error(name, message.capitalize() + ".")
         key = cleaned.get("series")
@@ -204,5 +205,7 @@ class BacktestForm(forms.Form):
 
     SETTINGS = ("cash", "fee", "slippage", "stake", "stop_loss", "take_profit", "trailing_stop")
 
-    def settings(self) -> BacktestSettings:
+    def settings(self) -> "BacktestSettings":  # noqa: F821
+        from strategies.backtest import BacktestSettings
+
         return BacktestSettings(**{name: float(self.cleaned_data[name]) for name in self.SETTINGS})

@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "telegram_bot",
     "notify",
     "commands",  # the command service behind every door: orders, closes, cancels, alerts, bot changes
+    "metrics",  # /metrics for Prometheus (off unless METRICS_TOKEN or METRICS_ALLOW is set)
 ]
 
 MIDDLEWARE = [
@@ -425,3 +426,27 @@ if REDIS_URL:
         "socket_keepalive": True,
         "health_check_interval": 30,
     }]
+
+# --- Metrics and monitoring (issue 17) ---
+# GET /metrics (Prometheus text format) is off (404) unless one of these is set: METRICS_TOKEN (the scrape sends
+# "Authorization: Bearer <token>") and/or METRICS_ALLOW (addresses or networks, e.g. 127.0.0.1,10.0.0.0/8, matched
+# against REMOTE_ADDR). With both, both must hold. PROMETHEUS_MULTIPROC_DIR (default DATA_DIR/prometheus) is read
+# by metrics.process, not here: the client must see it before its first import.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+register_secret(METRICS_TOKEN)
+METRICS_ALLOW = env_list("METRICS_ALLOW")
+for _network in METRICS_ALLOW:
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"METRICS_ALLOW: {_network!r} is not an address or a network (10.0.0.0/8)")
+
+# LOG_FORMAT=json: one JSON object per line (tradingbot.log_format), the same redaction filters first.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower() or "plain"
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+LOGGING["formatters"]["json"] = {"()": "tradingbot.log_format.JsonFormatter"}
+if LOG_FORMAT == "json":
+    LOGGING["handlers"]["console"]["formatter"] = "json"

@@ -1,10 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from metrics import views as metrics_views
 from tradingbot import health
 
 urlpatterns = [
     path("health", health.health, name="health"),
+    path("metrics", metrics_views.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("exchanges/", include("exchanges.urls")),

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from api.v1 import api as api_v1
 from tradingbot import health
 
 urlpatterns = [
@@ -11,6 +12,8 @@ urlpatterns = [
     path("strategies/", include("strategies.urls")),
     path("telegram/", include("telegram_bot.urls")),
     path("notifications/", include("notify.urls")),
+    path("api/v1/", api_v1.urls),  # the REST API (django-ninja); its docs and token pages below
+    path("api/", include("api.urls")),
     # Before bots.urls: its bots/<pk>/<action>/ would take bots/<pk>/edit/ and the others.
     path("", include("commands.urls")),
     path("", include("bots.urls")),

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("docs", views.docs, name="docs"),
+    path("tokens/new/", views.create_token, name="create_token"),
+    path("tokens/<int:pk>/revoke/", views.revoke_token, name="revoke_token"),
+]

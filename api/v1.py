@@ -12,7 +12,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from ninja import Field, NinjaAPI, Query, Router, Schema
+from ninja import Field, NinjaAPI, Query, Router, Schema, Status
 from ninja.responses import codes_4xx
 
 from api import auth, errors
@@ -65,9 +65,9 @@ def command_response(outcome):
     refused: 404 for something that is not the caller's, 409 otherwise; failed: 502."""
     body = outcome.as_dict()
     if outcome.status in ("done", "unknown"):
-        return 200, body
+        return Status(200, body)
     if outcome.needs_confirmation:
-        return 202, body
+        return Status(202, body)
     if outcome.status == "failed":
         raise ApiError(502, outcome.code or "failed", outcome.message, details={"activity_id": outcome.activity_id})
     status = 404 if outcome.code == "not_found" else 409
@@ -167,7 +167,7 @@ def create_account(request, body: KeysIn):
     form = ExchangeAccountForm(form_data(blank, given), owner=request.user)
     if not form.is_valid():
         raise form_errors(form)
-    return 201, account_json(form.save())
+    return Status(201, account_json(form.save()))
 
 
 # --- strategies and their configurations ---
@@ -242,7 +242,7 @@ def create_config(request, body: ConfigIn):
     form = StrategyConfigForm(form_data(blank, given), owner=request.user)
     if not form.is_valid():
         raise form_errors(form)
-    return 201, config_json(form.save())
+    return Status(201, config_json(form.save()))
 
 
 # --- backtests ---
@@ -335,7 +335,7 @@ def create_backtest(request, body: BacktestIn):
         exchange=row["exchange"], symbol=row["symbol"], timeframe=row["timeframe"],
         start=data["start_time"], end=data["end_time"], settings=form.settings().as_dict())
     enqueue_backtest(backtest)
-    return 202, backtest_json(backtest)
+    return Status(202, backtest_json(backtest))
 
 
 @backtests.get("/{backtest_id}", response={200: BacktestOut, codes_4xx: ErrorOut}, summary="Status (and metrics)")
@@ -481,7 +481,7 @@ def create_bot(request, body: BotIn):
     if body.signal_source == Bot.SignalSource.WEBHOOK:
         secret = webhooks.enable(bot).secret
     bot = _own_bot(request, bot.pk)
-    return 201, {**bot_json(bot, request), "webhook_secret": secret}
+    return Status(201, {**bot_json(bot, request), "webhook_secret": secret})
 
 
 def _control(request, bot_id: int, action: str):
@@ -529,9 +529,9 @@ def enable_webhook(request, bot_id: int, body: WebhookIn):
     bot = _own_bot(request, bot_id)
     made = webhooks.enable(bot, allowed_actions=",".join(body.allowed_actions),
                            live_confirmation=body.live_confirmation)
-    return 201, {"url": request.build_absolute_uri(webhook_path(made.endpoint)), "secret": made.secret,
-                 "allowed_actions": list(made.endpoint.actions()),
-                 "live_confirmation": made.endpoint.live_confirmation}
+    return Status(201, {"url": request.build_absolute_uri(webhook_path(made.endpoint)), "secret": made.secret,
+                        "allowed_actions": list(made.endpoint.actions()),
+                        "live_confirmation": made.endpoint.live_confirmation})
 
 
 @bots.delete("/{bot_id}/webhook", response={204: None, codes_4xx: ErrorOut}, auth=auth.TRADE,
@@ -540,7 +540,7 @@ def disable_webhook(request, bot_id: int):
     from api import webhooks
 
     webhooks.disable(_own_bot(request, bot_id))
-    return 204, None
+    return Status(204, None)
 
 
 # --- orders and trades ---
@@ -800,8 +800,8 @@ def webhook(request, hook_id: str):
     except webhooks.AlertRefused as refused:
         raise ApiError(refused.status, refused.code, refused.message)
     if alert.status == alert.Status.DUPLICATE:
-        return 200, {"status": "duplicate", "alert_id": alert.pk, "message": alert.reason}
-    return 202, {"status": "queued", "alert_id": alert.pk, "message": _("Queued.")}
+        return Status(200, {"status": "duplicate", "alert_id": alert.pk, "message": alert.reason})
+    return Status(202, {"status": "queued", "alert_id": alert.pk, "message": _("Queued.")})
 
 
 api.add_router("/exchange", exchange)

@@ -33,7 +33,7 @@ def alices(alice):
 
 
 def object_requests(o):
-    bot, pk = o["bot"], o["bot"].pk
+    pk = o["bot"].pk
     return [
         ("get", f"/api/v1/exchange/accounts/{o['account'].pk}", None),
         ("get", f"/api/v1/strategies/configs/{o['config'].pk}", None),

@@ -62,3 +62,37 @@ def docs(request):
     from api.v1 import api
 
     return Swagger(settings={"persistAuthorization": False}).render_page(request, api)
+
+
+@login_required
+@require_POST
+def bot_webhook(request, pk):
+    """Switch the bot to external signals with a new URL and secret (the secret shown once, on this answer)."""
+    from django.shortcuts import render
+
+    from api import webhooks
+    from bots import live
+    from bots.views import owned_bot
+
+    bot = owned_bot(request, pk)
+    if bot.is_manual:
+        return redirect("bots:detail", bot.pk)
+    made = webhooks.enable(bot)
+    context = {**live.bot_page_context(bot), "webhook_secret": made.secret,
+               "live_after": live.last_message_id(live.bot_group(bot.pk), live.notify_group(request.user.pk))}
+    response = render(request, "bots/bot_detail.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def bot_webhook_off(request, pk):
+    from api import webhooks
+    from bots.views import owned_bot
+
+    bot = owned_bot(request, pk)
+    webhooks.disable(bot)
+    messages.success(request, _("%(bot)s trades on its strategy's signals again; its webhook refuses alerts.")
+                     % {"bot": bot.name})
+    return redirect("bots:detail", bot.pk)

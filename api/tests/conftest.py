@@ -7,6 +7,7 @@ from django.test import Client
 
 from api import tokens
 from bots.tests.factories import make_account, make_user
+from commands.tests.conftest import fake  # noqa: F401  (a pytest fixture)
 
 
 @pytest.fixture

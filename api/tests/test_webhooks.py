@@ -1,0 +1,181 @@
+"""Webhook alerts for an external-signals bot: the right secret trades once (through the command service,
+door "webhook"), a replayed alert is ignored, wrong secret / bad body / oversized / unknown id / a refused
+action get a 4xx with a reason and trade nothing (audited, counted on the bot), a burst of 100 is answered
+at once and processed in the order it arrived."""
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django_q.models import OrmQ
+
+from api import tasks, webhooks
+from api.models import WebhookAlert, WebhookEndpoint
+from bots import tick
+from bots.models import Bot, Order, Position
+from bots.tests.factories import make_bot
+from commands.models import Activity
+from strategies.registry import build_strategy
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def webhook_bot(alice, paper_account, candles):
+    """A running replay bot in external-signals mode, its clock at a candle where the RSI cross would not buy
+    (so any entry is the webhook's), after one tick."""
+    strategy = build_strategy("rsi_cross", {})
+    signals = strategy.signals(candles)
+    quiet = next(i for i in range(strategy.warmup + 50, len(signals)) if all(s == 0 for s in signals[i - 5:i + 5]))
+    bot = make_bot(alice, name="tv", account=paper_account, mode=Bot.Mode.REPLAY, status=Bot.Status.RUNNING,
+                   replay_start=candles.index[quiet].to_pydatetime(), replay_speed=1,
+                   replay_offset=timedelta(minutes=5), stake=1, max_position_pct=1)
+    made = webhooks.enable(bot)
+    tick.clear_candle_cache()
+    tick.tick_bot(bot.pk)
+    return Bot.objects.get(pk=bot.pk), made
+
+
+def send(made, body, *, hook_id=None, content_type="application/json", **extra):
+    data = json.dumps(body) if isinstance(body, dict) else body
+    return Client().post(f"/api/v1/webhooks/{hook_id or made.endpoint.hook_id}", data, content_type=content_type,
+                         **extra)
+
+
+def alert(made, action="buy", **fields):
+    return {"secret": made.secret, "action": action, "symbol": "BTC/USDT", **fields}
+
+
+def test_right_secret_trades_once_and_a_replay_is_ignored(webhook_bot, alice, django_capture_on_commit_callbacks):
+    bot, made = webhook_bot
+    assert not Order.objects.filter(bot=bot).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = send(made, alert(made, "buy", amount="500", price="21000", id="tv-1"))
+    assert response.status_code == 202, response.content
+    assert response.json()["status"] == "queued"
+    assert OrmQ.objects.count() == 1  # queued for the worker (django-q2's ORM broker), not run in the request
+    assert not Order.objects.filter(bot=bot).exists()
+    assert tasks.process_alerts(made.endpoint.pk) == 1
+    row = WebhookAlert.objects.get(pk=response.json()["alert_id"])
+    assert row.status == "done", (row.code, row.reason)
+    assert made.secret not in row.body and "***" in row.body and row.action == "buy"
+    activity = Activity.objects.get(pk=row.activity_id)
+    assert (activity.door, activity.command, activity.status) == ("webhook", "external_signal", "done")
+    buys = Order.objects.filter(bot=bot, side="buy")
+    assert buys.count() == 1 and buys.get().status != "rejected"
+
+    replay = send(made, alert(made, "buy", amount="500", price="21000", id="tv-1"))
+    assert replay.status_code == 200 and replay.json()["status"] == "duplicate"
+    same_body = send(made, alert(made, "sell"))
+    assert same_body.status_code == 202
+    again = send(made, alert(made, "sell"))
+    assert again.json()["status"] == "duplicate"  # the same body within the window
+    endpoint = WebhookEndpoint.objects.get(pk=made.endpoint.pk)
+    assert (endpoint.accepted_count, endpoint.duplicate_count) == (2, 2)
+    assert Order.objects.filter(bot=bot, side="buy").count() == 1
+
+
+def test_the_tick_of_a_webhook_bot_does_not_trade_on_its_strategy(alice, paper_account, candles):
+    from commands.tests.conftest import replay_bot_with_position
+
+    strategy_bot = replay_bot_with_position(alice, paper_account, name="strategy")
+    assert Position.objects.filter(bot=strategy_bot).exists()  # the RSI entry candle buys for a strategy bot
+    signals = build_strategy("rsi_cross", {}).signals(
+        __import__("exchanges.candles", fromlist=["load_candles"]).load_candles("binance", "BTC/USDT", "5m"))
+    first_buy = next(i for i, s in enumerate(signals) if s == 1 and i > build_strategy("rsi_cross", {}).warmup)
+    bot = make_bot(alice, name="hooked", account=paper_account, mode=Bot.Mode.REPLAY, status=Bot.Status.RUNNING,
+                   replay_start=candles.index[first_buy].to_pydatetime(), replay_speed=1,
+                   replay_offset=timedelta(minutes=5), signal_source=Bot.SignalSource.WEBHOOK)
+    tick.clear_candle_cache()
+    result = tick.tick_bot(bot.pk)
+    assert result.outcome == "ticked" and result.signal == "HOLD" and not result.orders
+    assert not Order.objects.filter(bot=bot).exists()
+
+
+def test_refusals_get_a_4xx_with_a_reason_trade_nothing_and_are_counted(webhook_bot, settings):
+    bot, made = webhook_bot
+    cases = [
+        (send(made, alert(made, "buy") | {"secret": "wrong"}), 403, "wrong_secret"),
+        (send(made, {"action": "buy", "symbol": "BTC/USDT"}), 403, "wrong_secret"),
+        (send(made, '{"secret": "x", "action": '), 400, "bad_json"),
+        (send(made, "[1, 2]"), 400, "bad_json"),
+        (send(made, "just some words", content_type="text/plain"), 400, "bad_body"),
+        (send(made, alert(made, "short")), 400, "bad_action"),
+        (send(made, alert(made, "buy", amount="-5")), 400, "bad_body"),
+        (send(made, alert(made, "buy", note="x" * settings.WEBHOOK_MAX_BODY_BYTES)), 413, "too_large"),
+    ]
+    WebhookEndpoint.objects.filter(pk=made.endpoint.pk).update(allowed_actions="close")
+    cases.append((send(made, alert(made, "buy")), 403, "action_not_allowed"))
+    for response, status, code in cases:
+        assert response.status_code == status, (code, response.content)
+        assert response.json()["code"] == code and response.json()["message"]
+    unknown = send(made, alert(made), hook_id="no-such-hook")
+    assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_webhook"
+    assert WebhookAlert.objects.filter(status="refused").count() == len(cases) + 1  # every alert audited
+    assert not WebhookAlert.objects.filter(status="queued").exists()
+    endpoint = WebhookEndpoint.objects.get(pk=made.endpoint.pk)
+    assert endpoint.refused_count == len(cases) and endpoint.last_refusal.startswith("action_not_allowed")
+    assert not Order.objects.filter(bot=bot).exists()
+    for row in WebhookAlert.objects.exclude(body=""):
+        assert made.secret not in row.body
+    # Counted on the bot page.
+    browser = Client()
+    browser.force_login(bot.owner)
+    page = browser.get(f"/bots/{bot.pk}/").content.decode()
+    assert "webhook-refused" in page and f">{len(cases)}<" in page
+
+
+def test_plain_text_key_value_alert_and_the_address_allowlist(webhook_bot, settings):
+    bot, made = webhook_bot
+    text = f"SECRET={made.secret}\naction=buy\nsymbol=BTC/USDT\n"
+    settings.WEBHOOK_ALLOWED_IPS = list(webhooks.TRADINGVIEW_IPS)
+    refused = send(made, text, content_type="text/plain")
+    assert refused.status_code == 403 and refused.json()["code"] == "address_not_allowed"
+    accepted = send(made, text, content_type="text/plain", REMOTE_ADDR="52.89.214.238")
+    assert accepted.status_code == 202, accepted.content
+    tasks.process_alerts(made.endpoint.pk)
+    assert WebhookAlert.objects.get(pk=accepted.json()["alert_id"]).status == "done"
+    assert Order.objects.filter(bot=bot, side="buy").count() == 1
+
+
+def test_a_burst_of_100_alerts_is_answered_at_once_and_processed_in_order(alice, paper_account, settings):
+    from commands.tests.conftest import replay_bot_with_position
+
+    bot = replay_bot_with_position(alice, paper_account, name="burst")
+    made = webhooks.enable(bot)
+    started = time.perf_counter()
+    responses = [send(made, alert(made, "close", id=f"burst-{n}")) for n in range(100)]
+    elapsed = time.perf_counter() - started
+    assert [r.status_code for r in responses] == [202] * 100
+    print(f"100 alerts answered in {elapsed:.2f} s ({elapsed * 10:.1f} ms each)")
+    assert not Order.objects.filter(bot=bot, side="sell", reason="webhook").exists()  # nothing traded yet
+    assert tasks.process_alerts(made.endpoint.pk) == 100
+    rows = list(WebhookAlert.objects.filter(endpoint=made.endpoint).order_by("id"))
+    assert [r.alert_id for r in rows] == [f"burst-{n}" for n in range(100)]
+    assert all(r.status in ("done", "not_done") for r in rows)
+    # Processed in arrival order: each alert's command came after the previous one's.
+    activity_ids = [r.activity_id for r in rows]
+    assert activity_ids == sorted(activity_ids) and len(set(activity_ids)) == 100
+    processed = [r.processed_at for r in rows]
+    assert processed == sorted(processed)
+    assert rows[0].status == "done" and rows[0].code == ""
+    assert Order.objects.filter(bot=bot, side="sell", reason="webhook").count() == 1  # the first one sold
+
+
+def test_a_live_bot_alert_waits_for_confirmation_unless_the_owner_chose_auto(alice, candles, fake):
+    from bots.tests.factories import make_account
+
+    live = make_account(alice, label="Live", mode="live")
+    live.api_key, live.api_secret = fake.api_key, fake.api_secret
+    live.save()
+    bot = make_bot(alice, name="live tv", account=live, mode=Bot.Mode.LIVE, status=Bot.Status.RUNNING)
+    made = webhooks.enable(bot)
+    response = send(made, alert(made, "close", id="live-1"))
+    assert response.status_code == 202
+    tasks.process_alerts(made.endpoint.pk)
+    row = WebhookAlert.objects.get(pk=response.json()["alert_id"])
+    # No position: refused by the command service (prepare), before any confirmation; nothing sent.
+    assert row.status == "not_done" and row.code == "no_position"
+    assert not Order.objects.filter(bot=bot).exists()

@@ -165,17 +165,35 @@ def test_a_burst_of_100_alerts_is_answered_at_once_and_processed_in_order(alice,
 
 
 def test_a_live_bot_alert_waits_for_confirmation_unless_the_owner_chose_auto(alice, candles, fake):
+    from api.tests.conftest import token_client
     from bots.tests.factories import make_account
 
     live = make_account(alice, label="Live", mode="live")
     live.api_key, live.api_secret = fake.api_key, fake.api_secret
     live.save()
-    bot = make_bot(alice, name="live tv", account=live, mode=Bot.Mode.LIVE, status=Bot.Status.RUNNING)
-    made = webhooks.enable(bot)
-    response = send(made, alert(made, "close", id="live-1"))
+    bot = make_bot(alice, name="live tv", account=live, mode=Bot.Mode.LIVE, status=Bot.Status.RUNNING,
+                   stake=1, max_position_pct=1)
+    made = webhooks.enable(bot)  # live_confirmation "ask" by default
+    now_ms = int(time.time() // 300 * 300 * 1000)
+    fake.set_candles("BTC/USDT", "5m", [[now_ms - 300_000 * k, 20000, 20100, 19900, 20050, 10] for k in (3, 2, 1)])
+    fake.set_price("BTC/USDT", 20050)
+    response = send(made, alert(made, "buy", id="live-1"))
     assert response.status_code == 202
     tasks.process_alerts(made.endpoint.pk)
     row = WebhookAlert.objects.get(pk=response.json()["alert_id"])
-    # No position: refused by the command service (prepare), before any confirmation; nothing sent.
-    assert row.status == "not_done" and row.code == "no_position"
-    assert not Order.objects.filter(bot=bot).exists()
+    assert row.status == "pending" and "Buy BTC/USDT" in row.reason, (row.status, row.code, row.reason)
+    assert not Order.objects.filter(bot=bot).exists()  # nothing sent before the confirmation
+    activity = Activity.objects.get(pk=row.activity_id)
+    assert activity.status == "pending" and activity.door == "webhook"
+    confirmed = token_client(alice).post(f"/api/v1/commands/{activity.pending_id}/confirm")
+    assert confirmed.status_code == 200, confirmed.content
+    assert Order.objects.filter(bot=bot, side="buy").count() == 1
+    assert Activity.objects.get(pk=activity.pk).confirmed_door == "api"
+
+    WebhookEndpoint.objects.filter(pk=made.endpoint.pk).update(live_confirmation="auto")
+    closing = send(made, alert(made, "close", id="live-2"))
+    tasks.process_alerts(made.endpoint.pk)
+    row = WebhookAlert.objects.get(pk=closing.json()["alert_id"])
+    assert row.status == "done", (row.code, row.reason)
+    assert Activity.objects.get(pk=row.activity_id).confirmed_door == "webhook"
+    assert Order.objects.filter(bot=bot, side="sell", reason="webhook").count() == 1

@@ -1,0 +1,53 @@
+"""The interactive API docs in a real browser under the site's Content-Security-Policy: django-ninja's
+bundled Swagger UI (our static files, no CDN) renders every operation with no policy violation, and its
+"Try it out" calls the API with a bearer token."""
+
+import pytest
+
+from api import tokens
+from bots.tests.factories import make_user
+from tests.browser.conftest import wait_for_js
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+RECORD_VIOLATIONS = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " " + (e.sample || ""));
+});
+"""
+
+
+def test_docs_render_under_the_csp_from_our_static_files(web_server, page):
+    alice = make_user("alice")
+    raw = tokens.create_token(alice, name="docs", scope="read").raw
+    page.add_init_script(RECORD_VIOLATIONS)
+    console, requested, policy = [], [], {}
+    page.on("console", lambda m: console.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("request", lambda r: requested.append(r.url))
+    page.on("response", lambda r: policy.setdefault("header", r.headers.get("content-security-policy"))
+            if r.request.resource_type == "document" else None)
+    from django.test import Client
+
+    operations = sum(len(methods) for methods in Client().get("/api/v1/openapi.json").json()["paths"].values())
+    page.goto(f"{web_server.url}/api/docs")
+    wait_for_js(page, f"document.querySelectorAll('.opblock').length >= {operations}", timeout=20_000)
+    assert "script-src 'self'" in policy["header"]
+    assert all(url.startswith(web_server.url) for url in requested), [u for u in requested
+                                                                       if not u.startswith(web_server.url)]
+    assert page.evaluate("document.querySelectorAll('.opblock').length") == operations
+    assert "/api/v1/exchange/keys" in page.inner_text("#swagger-ui")
+
+    # Authorize with the token, then "Try it out" on GET /api/v1/me.
+    page.click("button.authorize")
+    page.fill(".auth-container input[type=text], .auth-container input:not([type])", raw)
+    page.click(".auth-btn-wrapper button.authorize")
+    page.click("button.btn-done")
+    block = page.locator(".opblock", has_text="/api/v1/me").first
+    block.locator(".opblock-summary").click()
+    block.locator("button.try-out__btn").click()
+    block.locator("button.execute").click()
+    page.wait_for_selector(".response .highlight-code", timeout=10_000)
+    assert '"username": "alice"' in block.locator(".responses-wrapper").inner_text()
+
+    assert page.evaluate("window.__csp") == [] and console == []

@@ -90,8 +90,9 @@ def _parse(text: str, user, engine: str | None, default_quote: str, allow_llm: b
 
 
 def understand(text: str, *, user=None, door: str = AssistantRequest.Door.WEB, engine: str | None = None,
-               audit: bool = True, count_request: bool = True) -> Understanding:
-    """Understand one command (see the module docstring). engine: None (best available) | "offline" | "llm"."""
+               audit: bool = True, count_request: bool = True, account_id=None, bot_id=None) -> Understanding:
+    """Understand one command (see the module docstring). engine: None (best available) | "offline" | "llm".
+    account_id / bot_id: the user's pick after a question ("which account?"), passed on to resolve()."""
     started = time.perf_counter()
     text = (text or "").strip()
     limit = settings.ASSISTANT_MAX_TEXT_LENGTH
@@ -119,7 +120,7 @@ def understand(text: str, *, user=None, door: str = AssistantRequest.Door.WEB, e
         allow_llm = preference.use_llm if preference else True
         _parse(result.text, user, engine, default_quote, allow_llm, result)
         if user is not None:
-            result.resolution = resolve(result.parsed, user)
+            result.resolution = resolve(result.parsed, user, account_id=account_id, bot_id=bot_id)
         result.status = _status(result.parsed, result.resolution)
         if result.resolution is not None and result.resolution.status in (NEEDS_INPUT, NOT_POSSIBLE, HELP, UNKNOWN):
             result.message = result.resolution.question

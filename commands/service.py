@@ -138,9 +138,11 @@ def _handler_for(command: Command):
 
 
 def submit(user, command: Command, *, door: str, source_text: str = "", actor=None,
-           idempotency_key: str = "") -> Outcome:
+           idempotency_key: str = "", confirm: bool = False) -> Outcome:
     """Validate, check risk, and run the command, or store it for confirmation. Never raises for bad input:
-    the outcome says what happened. A repeated `idempotency_key` (a door's retry) returns the first outcome."""
+    the outcome says what happened. A repeated `idempotency_key` (a door's retry) returns the first outcome.
+    `confirm=True` stores every command for confirmation, whatever the account (the assistant's text never
+    runs anything without the user's yes)."""
     if not getattr(user, "is_authenticated", False):
         raise PermissionError("commands need an authenticated user")
     if door not in DOORS:
@@ -168,7 +170,7 @@ def submit(user, command: Command, *, door: str, source_text: str = "", actor=No
         return _failed(activity, exc)
     activity.summary = plan.sentence[:500]
     activity.payload = plan.command.payload()
-    if needs_confirmation(user, plan):
+    if confirm or needs_confirmation(user, plan):
         activity.status = Activity.Status.PENDING
         activity.pending_id = secrets.token_urlsafe(16)
         activity.expires_at = timezone.now() + PENDING_TTL

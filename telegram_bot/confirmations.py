@@ -2,9 +2,9 @@
 
 `confirmation(chat_id, pending_id, sentence)` is the message a door sends when a command needs
 confirming; a press arrives as callback data "pc:c:<id>" (confirm) or "pc:x:<id>" (cancel) and goes to
-`resolve_pending`, which is where the command service plugs in: it must run the user's own pending
-command once (a second press, a stale id or another user's id does nothing). Until then every id is
-unknown, so every press answers "no longer valid" and changes nothing.
+`resolve_pending`, which runs the user's own pending command once through the command service (through
+`assistant.conversation`, so an assistant request's audit follows it): a second press, a stale id or another
+user's id does nothing.
 """
 
 from dataclasses import dataclass
@@ -41,9 +41,17 @@ def stale() -> Outcome:
 
 
 def resolve_pending(user, pending_id: str, *, confirm: bool) -> Outcome:
-    """Confirm or cancel `user`'s pending command `pending_id`, once. The seam for the command service:
-    today there are no pending commands, so every id is stale."""
-    return stale()
+    """Confirm or cancel `user`'s pending command `pending_id`, once (commands.service checks the owner, the
+    expiry and that it still waits)."""
+    from assistant import conversation
+
+    if len(pending_id) > 32:
+        return stale()
+    reply = (conversation.confirm if confirm else conversation.cancel)(user, pending_id, door="telegram")
+    if reply.kind == conversation.REFUSED and reply.activity_id is None:  # no such pending command of this user
+        return stale()
+    short = _("Done.") if reply.kind == conversation.DONE else _("Not done.")
+    return Outcome(short if len(reply.text) > 180 else reply.text, reply.text)
 
 
 @button(PREFIX)

@@ -92,7 +92,7 @@ def _start_with_token(token: str, sender, chat_id: int) -> str:
 def _run(link: TelegramLink, name: str | None, args: str, chat_id: int, message_id: int, text: str) -> list:
     try:
         if name is None:
-            answer = assistant.answer(link, text)
+            answer = assistant.answer(link, text, chat_id)
         elif name in COMMANDS:
             answer = COMMANDS[name].handler(CommandRequest(link, name, args, chat_id, message_id))
         else:
@@ -127,5 +127,5 @@ def _button(update: Update) -> list:
             return [AnswerCallback(query.id, _("Sorry, that went wrong on our side; it was logged."))]
     actions = [AnswerCallback(query.id, result.answer)]
     if result.edit is not None:
-        actions.append(EditMessage(message.chat.id, message.message_id, result.edit))
+        actions.append(EditMessage(message.chat.id, message.message_id, result.edit, buttons=result.buttons))
     return actions

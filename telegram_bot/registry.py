@@ -62,6 +62,7 @@ class ButtonRequest:
 class ButtonResult:
     answer: str  # shown briefly by the Telegram app
     edit: str | None = None  # new text of the message the button was on (its buttons removed); None: unchanged
+    buttons: tuple = ()  # with `edit`: the edited message's new buttons (rows of actions.Button)
 
 
 BUTTONS: dict[str, Callable[[ButtonRequest], ButtonResult]] = {}

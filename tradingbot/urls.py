@@ -14,6 +14,7 @@ urlpatterns = [
     path("notifications/", include("notify.urls")),
     path("api/v1/", api_v1.urls),  # the REST API (django-ninja); its docs and token pages below
     path("api/", include("api.urls")),
+    path("assistant/", include("assistant.urls")),
     # Before bots.urls: its bots/<pk>/<action>/ would take bots/<pk>/edit/ and the others.
     path("", include("commands.urls")),
     path("", include("bots.urls")),

@@ -4,6 +4,7 @@ username and the sending pause live there)."""
 import pytest
 from django.core.cache import cache
 
+from tests.fake_exchange import fake_exchange  # noqa: F401  (a pytest fixture: the assistant's free text)
 from tests.fake_telegram import fake_telegram  # noqa: F401  (a pytest fixture)
 
 

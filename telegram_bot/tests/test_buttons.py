@@ -1,5 +1,5 @@
-"""The Confirm / Cancel seam: the buttons a pending command gets, and what a press does today (the command
-service is not there yet, so every pending id is stale: the press answers so and changes nothing)."""
+"""The Confirm / Cancel buttons a pending command gets, and that a press on an unknown or malformed id answers
+"no longer valid" and changes nothing (presses on real pending commands: test_free_text.py)."""
 
 import pytest
 

@@ -248,7 +248,7 @@ def test_help_lists_every_command(ledger):
 
 def test_unknown_commands_and_free_text(ledger):
     assert ask(ledger, "/frobnicate") == "Unknown command /frobnicate. /help lists the commands."
-    assert ask(ledger, "sell everything").startswith("Free text is not available yet")
+    assert ask(ledger, "sell everything") == "Which coin do you want to sell?"  # free text: the assistant
     assert ask(ledger, "/STATUS@tradingbot_test_bot").startswith("Bots:")
 
 

@@ -768,6 +768,49 @@ def cancel_command(request, pending_id: str):
     return command_response(cancel_pending(request.user, pending_id, door="api"))
 
 
+# --- the assistant (natural language) ---
+
+assistant = Router(tags=["assistant"])
+
+
+class AssistantIn(Schema):
+    text: str = Field(..., examples=["buy 100 USDT of BTC"])
+    account_id: UUID | None = Field(None, description="The pick of a question's choices (asked again with it).")
+    bot_id: int | None = None
+
+
+class AssistantOut(Schema):
+    text: str
+    kind: Literal["answer", "question", "confirm", "done", "refused"]
+    pending_id: str | None = None
+    sentence: str | None = None
+    expires_at: datetime | None = None
+    parse: dict | None = None
+    request_id: int | None = None
+    activity_id: int | None = None
+    ticket: dict | None = None
+    choices: list[list] = []
+    asks: str | None = None
+    notes: list[str] = []
+
+
+@assistant.post("", response={200: AssistantOut, 202: AssistantOut, codes_4xx: ErrorOut}, auth=auth.TRADE,
+                summary="Say what you want; a command comes back to confirm (202 with its pending id)",
+                description="The assistant only proposes: anything that changes something comes back with kind "
+                            "`confirm`, its exact `sentence` and `pending_id`; run it with "
+                            "`POST /api/v1/commands/{pending_id}/confirm`. Questions and answers are 200.")
+def ask_assistant(request, body: AssistantIn):
+    from assistant.conversation import ask
+
+    if body.account_id and not ExchangeAccount.objects.for_user(request.user).filter(pk=body.account_id).exists():
+        raise not_found(_("exchange account"))
+    if body.bot_id and not Bot.objects.for_user(request.user).filter(pk=body.bot_id).exists():
+        raise not_found(_("bot"))
+    reply = ask(request.user, body.text, door="api",
+                account_id=str(body.account_id) if body.account_id else None, bot_id=body.bot_id)
+    return Status(202 if reply.kind == "confirm" else 200, reply.as_dict())
+
+
 # --- webhook alerts (no token: the secret is in the body) ---
 
 hooks = Router(tags=["webhooks"])
@@ -813,3 +856,4 @@ api.add_router("/", money)
 api.add_router("/alerts", alerts)
 api.add_router("/commands", commands)
 api.add_router("/webhooks", hooks)
+api.add_router("/assistant", assistant)

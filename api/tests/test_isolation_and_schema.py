@@ -61,6 +61,7 @@ def object_requests(o):
         ("post", "/bot/start", {"bot_id": pk}),
         ("post", "/bot/stop", {"bot_id": pk}),
         ("get", "/dashboard/pnl", {"bot_id": pk}),
+        ("post", "/api/v1/assistant", {"text": "buy 100 USDT of BTC", "account_id": str(o["account"].pk)}),
     ]
 
 
@@ -111,7 +112,7 @@ def test_openapi_schema_is_valid_and_lists_every_endpoint(db):
 
     routes = {"/api/v1/" + "/".join(part.strip("/") for part in (prefix, path) if part.strip("/"))
               for prefix, router in api._routers for path in router.path_operations}
-    assert len(routes) == 28
+    assert len(routes) == 29
     assert routes == set(schema["paths"])  # every route of the API, and nothing else
     listed = set(schema["paths"])
     for needed in ("/api/v1/exchange/keys", "/api/v1/exchange/accounts", "/api/v1/strategies/configs",
@@ -119,7 +120,7 @@ def test_openapi_schema_is_valid_and_lists_every_endpoint(db):
                    "/api/v1/bots/{bot_id}/start", "/api/v1/bots/{bot_id}/stop", "/api/v1/bots/{bot_id}/pause",
                    "/api/v1/bots/{bot_id}/resume", "/api/v1/bots/{bot_id}/close", "/api/v1/orders", "/api/v1/trades",
                    "/api/v1/portfolio", "/api/v1/dashboard/pnl", "/api/v1/alerts",
-                   "/api/v1/commands/{pending_id}/confirm", "/api/v1/webhooks/{hook_id}"):
+                   "/api/v1/commands/{pending_id}/confirm", "/api/v1/webhooks/{hook_id}", "/api/v1/assistant"):
         assert needed in listed, needed
     assert {"BearerToken", "Session"} <= set(schema["components"]["securitySchemes"])
     assert schema["paths"]["/api/v1/webhooks/{hook_id}"]["post"].get("security") in (None, [])

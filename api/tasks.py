@@ -86,3 +86,19 @@ def process_alert(alert_id: int) -> WebhookAlert:
     alert.processed_at = timezone.now()
     alert.save(update_fields=["status", "code", "reason", "activity", "processed_at"])
     return alert
+
+
+STALE = timedelta(seconds=30)
+
+
+def every_minute(now=None) -> int:
+    """Alerts left behind: one still "processing" after its endpoint's lease ran out (the worker died) goes
+    back to the queue (its command has an idempotency key: a second run returns the first outcome, nothing is
+    sent twice), and every endpoint with alerts queued for over STALE and no lease is drained here."""
+    now = now or timezone.now()
+    expired = WebhookEndpoint.objects.filter(processing_until__lt=now).values_list("pk", flat=True)
+    WebhookAlert.objects.filter(endpoint_id__in=list(expired), status=WebhookAlert.Status.PROCESSING).update(
+        status=WebhookAlert.Status.QUEUED)
+    waiting = (WebhookAlert.objects.filter(status=WebhookAlert.Status.QUEUED, received_at__lt=now - STALE)
+               .values_list("endpoint_id", flat=True).distinct())
+    return sum(process_alerts(endpoint_id) for endpoint_id in set(waiting))

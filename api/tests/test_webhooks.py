@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from django_q.models import OrmQ
 
 from api import tasks, webhooks
@@ -197,3 +198,18 @@ def test_a_live_bot_alert_waits_for_confirmation_unless_the_owner_chose_auto(ali
     assert row.status == "done", (row.code, row.reason)
     assert Activity.objects.get(pk=row.activity_id).confirmed_door == "webhook"
     assert Order.objects.filter(bot=bot, side="sell", reason="webhook").count() == 1
+
+
+def test_alerts_left_behind_by_a_dead_worker_are_processed_once(webhook_bot):
+    bot, made = webhook_bot
+    first = send(made, alert(made, "buy", id="lost-1")).json()["alert_id"]
+    # A worker claimed it and died: "processing", its lease over. Another alert's task was lost.
+    WebhookAlert.objects.filter(pk=first).update(status="processing")
+    WebhookEndpoint.objects.filter(pk=made.endpoint.pk).update(processing_until=timezone.now() - timedelta(seconds=1))
+    second = send(made, alert(made, "close", id="lost-2")).json()["alert_id"]
+    WebhookAlert.objects.filter(pk=second).update(received_at=timezone.now() - timedelta(minutes=2))
+    assert tasks.every_minute() == 2
+    rows = {r.pk: r for r in WebhookAlert.objects.filter(pk__in=(first, second))}
+    assert rows[first].status == "done" and rows[second].status in ("done", "not_done")
+    assert Order.objects.filter(bot=bot, side="buy").count() == 1
+    assert tasks.every_minute() == 0

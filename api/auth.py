@@ -52,6 +52,11 @@ class BearerToken(HttpBearer):
 class Session(SessionAuth):
     """The logged-in browser (the docs page's "Try it out", the site's own scripts); CSRF on writes."""
 
+    def _get_key(self, request):
+        if not request.user.is_authenticated:
+            return None  # no session: a 401 saying how to authenticate, not a CSRF failure
+        return super()._get_key(request)
+
     def authenticate(self, request, key):
         user = super().authenticate(request, key)
         if user is not None:

@@ -38,9 +38,11 @@ def test_token_is_hashed_at_rest_and_works(alice):
 
 
 def test_wrong_missing_expired_and_revoked_tokens_get_401(alice):
-    anonymous = Client()
+    anonymous = Client(enforce_csrf_checks=True)
     response = anonymous.get("/api/v1/me")
     assert response.status_code == 401 and response.json()["code"] == "unauthenticated"
+    write = anonymous.post("/api/v1/bots/1/start", "{}", content_type="application/json")
+    assert write.status_code == 401 and write.json()["code"] == "unauthenticated"
     assert TokenClient("tbk_not-a-real-token").get("/api/v1/me").json()["code"] == "invalid_token"
     expiring = tokens.create_token(alice, name="short", scope="read", expires_in=timedelta(hours=1))
     assert TokenClient(expiring.raw).get("/api/v1/me").status_code == 200

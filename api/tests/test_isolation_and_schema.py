@@ -85,8 +85,19 @@ def test_bobs_token_on_alices_objects_is_404_everywhere(alices, bob_trade, candl
     assert Bot.objects.count() == before["bots"] and Backtest.objects.count() == before["backtests"]
     assert PriceAlert.objects.filter(status="active").count() == before["alerts"]
     assert Activity.objects.get(pk=alices["pending"].pk).status == "pending"
-    assert bob_trade.get("/api/v1/bots").json() == [] and bob_trade.get("/api/v1/exchange/accounts").json() == []
-    assert bob_trade.get("/api/v1/orders").json()["count"] == 0
+    # The lists: none of alice's rows.
+    for path in ("/api/v1/bots", "/api/v1/exchange/accounts", "/api/v1/strategies/configs", "/api/v1/alerts"):
+        assert bob_trade.get(path).json() == [], path
+    for path in ("/api/v1/orders", "/api/v1/trades", "/api/v1/backtests"):
+        assert bob_trade.get(path).json()["count"] == 0, path
+    # His activity: only his own refused attempts (audited), none of alice's commands.
+    activity = bob_trade.get("/api/v1/commands").json()
+    alices_ids = set(Activity.objects.filter(owner=alices["bot"].owner).values_list("pk", flat=True))
+    assert activity["count"] >= 1 and not {item["id"] for item in activity["items"]} & alices_ids
+    assert all(item["status"] == "refused" for item in activity["items"])
+    portfolio = bob_trade.get("/api/v1/portfolio").json()
+    assert portfolio["accounts"] == [] and portfolio["bots"] == [] and portfolio["positions"] == []
+    assert bob_trade.get("/api/v1/dashboard/pnl").json()["trades"] == 0
 
 
 def test_the_owner_reaches_the_same_objects(alices, alice_trade):

@@ -82,6 +82,8 @@ def test_seed_paths_work_with_a_token_and_without_csrf(alice, alice_trade):
     assert started.status_code == 200 and started.json()["bot"]["status"] == "running"
     pnl = alice_trade.get("/dashboard/pnl")
     assert pnl.status_code == 200 and pnl.json()["trades"] == 0
+    portfolio = alice_trade.get("/portfolio.json")
+    assert portfolio.status_code == 200 and [a["label"] for a in portfolio.json()["accounts"]] == ["paper"]
     stopped = alice_trade.post("/bot/stop", {"bot_id": bot.pk})
     assert stopped.status_code == 200 and stopped.json()["bot"]["status"] == "stopped"
     assert TokenClient("tbk_wrong").post("/bot/start", {"bot_id": bot.pk}).status_code == 401

@@ -841,7 +841,8 @@ def webhook(request, hook_id: str):
         alert = webhooks.receive(hook_id, raw, request.content_type or "",
                                  None if address == "unknown" else address, content_length=length)
     except webhooks.AlertRefused as refused:
-        raise ApiError(refused.status, refused.code, refused.message)
+        raise ApiError(refused.status, refused.code, refused.message,
+                       headers={"Retry-After": "60"} if refused.status == 429 else None)
     if alert.status == alert.Status.DUPLICATE:
         return Status(200, {"status": "duplicate", "alert_id": alert.pk, "message": alert.reason})
     return Status(202, {"status": "queued", "alert_id": alert.pk, "message": _("Queued.")})

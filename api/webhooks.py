@@ -184,6 +184,14 @@ def receive(hook_id: str, raw: bytes, content_type: str, address: str | None,
 
 
 def _refuse(endpoint, audit: dict, refused: AlertRefused) -> None:
+    """Audit a refusal and count it on the bot. Refusals per source address are throttled
+    (WEBHOOK_REFUSALS_PER_MINUTE): past the limit a sender guessing ids or secrets gets a 429 and fills no
+    more audit rows."""
+    from accounts.throttle import bucket_key, reserve
+
+    limit = settings.WEBHOOK_REFUSALS_PER_MINUTE
+    if limit and reserve([(bucket_key("webhook-refused", audit["source_ip"] or "unknown"), limit)], 60):
+        raise AlertRefused(429, "rate_limited", _("Too many refused alerts from this address: try again later."))
     WebhookAlert.objects.create(**audit, status=WebhookAlert.Status.REFUSED, code=refused.code,
                                 reason=refused.message[:500])
     if endpoint is not None:

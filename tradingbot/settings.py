@@ -444,6 +444,8 @@ API_MAX_PAGE_LIMIT = _api_number("API_MAX_PAGE_LIMIT", "200") or 200
 API_MAX_TOKENS_PER_USER = _api_number("API_MAX_TOKENS_PER_USER", "20") or 20
 WEBHOOK_MAX_BODY_BYTES = _api_number("WEBHOOK_MAX_BODY_BYTES", "4096") or 4096
 WEBHOOK_DUPLICATE_WINDOW_SECONDS = _api_number("WEBHOOK_DUPLICATE_WINDOW_SECONDS", "60")
+# Refused alerts (unknown id, wrong secret, ...) per source address per minute; then 429, not audited. 0: off.
+WEBHOOK_REFUSALS_PER_MINUTE = _api_number("WEBHOOK_REFUSALS_PER_MINUTE", "60")
 # Source addresses or networks allowed to send alerts, comma-separated; empty: any. "tradingview" stands for
 # TradingView's published alert addresses (api.webhooks.TRADINGVIEW_IPS).
 WEBHOOK_ALLOWED_IPS = [

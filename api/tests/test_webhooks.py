@@ -213,3 +213,15 @@ def test_alerts_left_behind_by_a_dead_worker_are_processed_once(webhook_bot):
     assert rows[first].status == "done" and rows[second].status in ("done", "not_done")
     assert Order.objects.filter(bot=bot, side="buy").count() == 1
     assert tasks.every_minute() == 0
+
+
+def test_refusals_from_one_address_are_throttled_and_stop_filling_the_audit(webhook_bot, settings):
+    bot, made = webhook_bot
+    settings.WEBHOOK_REFUSALS_PER_MINUTE = 3
+    codes = [send(made, alert(made), hook_id=f"guess-{n}").status_code for n in range(5)]
+    assert codes == [404, 404, 404, 429, 429]
+    limited = send(made, alert(made) | {"secret": "guess"})
+    assert limited.status_code == 429 and limited["Retry-After"] == "60"
+    assert WebhookAlert.objects.filter(status="refused").count() == 3
+    other = send(made, alert(made, "buy"), REMOTE_ADDR="10.1.2.3")  # another sender is not concerned
+    assert other.status_code == 202

@@ -42,7 +42,71 @@ class ExternalSignal(Command):
                               alert_id=as_id(self.alert_id, "alert_id", optional=True))
 
 
-definitions.COMMANDS[ExternalSignal.name] = ExternalSignal  # a pending one is rebuilt by name on confirmation
+@dataclass(frozen=True)
+class SetSignalSource(Command):
+    """Switch a bot to external signals (a webhook, with the hash of its new secret: the secret itself is never
+    in a command or its audit) or back to its strategy's signals."""
+
+    name: ClassVar[str] = "set_signal_source"
+    bot_id: int | None = None
+    source: str = ""
+    hook_id: str = ""
+    secret_hash: str = ""
+    allowed_actions: str = "buy,sell,close"
+    live_confirmation: str = "ask"
+
+    def clean(self) -> "SetSignalSource":
+        source = as_choice(self.source, "source", ("strategy", "webhook"))
+        actions = [a.strip() for a in str(self.allowed_actions or "").split(",") if a.strip()]
+        for action in actions:
+            as_choice(action, "allowed_actions", SIGNAL_ACTIONS)
+        if source == "webhook" and (len(self.hook_id) < 16 or len(self.secret_hash) != 64 or not actions):
+            raise CommandInvalid(_("A webhook needs its id, its secret's hash and at least one action."), "invalid")
+        return SetSignalSource(bot_id=as_id(self.bot_id, "bot_id"), source=source, hook_id=self.hook_id,
+                               secret_hash=self.secret_hash, allowed_actions=",".join(actions),
+                               live_confirmation=as_choice(self.live_confirmation or "ask", "live_confirmation",
+                                                           ("ask", "auto")))
+
+
+for _command in (ExternalSignal, SetSignalSource):  # a pending one is rebuilt by name on confirmation
+    definitions.COMMANDS[_command.name] = _command
+
+
+@handles(SetSignalSource)
+class SetSignalSourceHandler:
+    def prepare(self, user, cmd: SetSignalSource) -> Plan:
+        bot = Bot.objects.for_user(user).listed().filter(pk=cmd.bot_id).first()
+        if bot is None:
+            raise Refusal(_("No such bot."), "not_found")
+        sentence = (_("Let webhook alerts trade %(bot)s instead of its strategy (a new URL and secret)?")
+                    if cmd.source == "webhook" else _("Let %(bot)s trade on its strategy's signals again?")
+                    ) % {"bot": bot.name}
+        return Plan(cmd, sentence, context={"bot": bot})
+
+    def run(self, user, plan: Plan, ctx: RunContext) -> Done:
+        from django.db import transaction
+
+        from api.models import WebhookEndpoint
+        from bots.live import publish_bot_update
+        from bots.models import BotEvent
+
+        bot, cmd = plan.context["bot"], plan.command
+        with transaction.atomic():
+            if cmd.source == "webhook":
+                WebhookEndpoint.objects.update_or_create(bot=bot, defaults={
+                    "owner": bot.owner, "hook_id": cmd.hook_id, "secret_hash": cmd.secret_hash, "active": True,
+                    "allowed_actions": cmd.allowed_actions, "live_confirmation": cmd.live_confirmation})
+            else:
+                WebhookEndpoint.objects.filter(bot=bot).update(active=False)
+            Bot.objects.filter(pk=bot.pk).update(signal_source=cmd.source)
+            message = (_("Signals: webhook alerts (actions %(actions)s, live alerts: %(live)s).")
+                       % {"actions": cmd.allowed_actions, "live": cmd.live_confirmation}
+                       if cmd.source == "webhook" else _("Signals: the strategy's."))
+            BotEvent.objects.create(bot=bot, kind=BotEvent.Kind.SETTINGS, source=ctx.door, message=message,
+                                    actor=ctx.actor if getattr(ctx.actor, "pk", None) else None,
+                                    data={"changed": ["signal_source"], "signal_source": cmd.source})
+        publish_bot_update(bot.pk)
+        return Done(message, {"bot_id": bot.pk, "signal_source": cmd.source})
 
 
 def _quote(symbol: str) -> str:

@@ -479,7 +479,7 @@ def create_bot(request, body: BotIn):
     bot.save()
     secret = None
     if body.signal_source == Bot.SignalSource.WEBHOOK:
-        secret = webhooks.enable(bot).secret
+        secret = webhooks.enable(bot, door="api", user=request.user).secret
     bot = _own_bot(request, bot.pk)
     return Status(201, {**bot_json(bot, request), "webhook_secret": secret})
 
@@ -527,8 +527,11 @@ def enable_webhook(request, bot_id: int, body: WebhookIn):
     from api import webhooks
 
     bot = _own_bot(request, bot_id)
-    made = webhooks.enable(bot, allowed_actions=",".join(body.allowed_actions),
-                           live_confirmation=body.live_confirmation)
+    try:
+        made = webhooks.enable(bot, allowed_actions=",".join(body.allowed_actions),
+                               live_confirmation=body.live_confirmation, door="api", user=request.user)
+    except webhooks.SwitchRefused as refused:
+        command_response(refused.outcome)
     return Status(201, {"url": request.build_absolute_uri(webhook_path(made.endpoint)), "secret": made.secret,
                         "allowed_actions": list(made.endpoint.actions()),
                         "live_confirmation": made.endpoint.live_confirmation})
@@ -539,7 +542,10 @@ def enable_webhook(request, bot_id: int, body: WebhookIn):
 def disable_webhook(request, bot_id: int):
     from api import webhooks
 
-    webhooks.disable(_own_bot(request, bot_id))
+    try:
+        webhooks.disable(_own_bot(request, bot_id), door="api", user=request.user)
+    except webhooks.SwitchRefused as refused:
+        command_response(refused.outcome)
     return Status(204, None)
 
 

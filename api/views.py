@@ -77,7 +77,11 @@ def bot_webhook(request, pk):
     bot = owned_bot(request, pk)
     if bot.is_manual:
         return redirect("bots:detail", bot.pk)
-    made = webhooks.enable(bot)
+    try:
+        made = webhooks.enable(bot, door="web", user=request.user)
+    except webhooks.SwitchRefused as refused:
+        messages.error(request, refused.outcome.message)
+        return redirect("bots:detail", bot.pk)
     context = {**live.bot_page_context(bot), "webhook_secret": made.secret,
                "live_after": live.last_message_id(live.bot_group(bot.pk), live.notify_group(request.user.pk))}
     response = render(request, "bots/bot_detail.html", context)
@@ -92,7 +96,11 @@ def bot_webhook_off(request, pk):
     from bots.views import owned_bot
 
     bot = owned_bot(request, pk)
-    webhooks.disable(bot)
+    try:
+        webhooks.disable(bot, door="web", user=request.user)
+    except webhooks.SwitchRefused as refused:
+        messages.error(request, refused.outcome.message)
+        return redirect("bots:detail", bot.pk)
     messages.success(request, _("%(bot)s trades on its strategy's signals again; its webhook refuses alerts.")
                      % {"bot": bot.name})
     return redirect("bots:detail", bot.pk)

@@ -42,27 +42,41 @@ class NewEndpoint:
     secret: str  # shown once
 
 
-def enable(bot, *, allowed_actions: str = "buy,sell,close", live_confirmation: str = "ask") -> NewEndpoint:
-    """Make (or renew: a new id and secret) the bot's webhook, and switch the bot to external signals."""
-    from bots.models import Bot
+class SwitchRefused(Exception):
+    def __init__(self, outcome):
+        super().__init__(outcome.message)
+        self.outcome = outcome
+
+
+def enable(bot, *, allowed_actions: str = "buy,sell,close", live_confirmation: str = "ask", door: str = "command",
+           user=None) -> NewEndpoint:
+    """Make (or renew: a new id and secret) the bot's webhook and switch the bot to external signals, through the
+    command service (a bot change like any other; only the secret's hash is in the command)."""
+    from api.signals import SetSignalSource
+    from commands.service import submit
 
     secret = secrets.token_urlsafe(24)
     register_secret(secret)
-    actions = ",".join(a for a in SIGNAL_ACTIONS if a in {x.strip() for x in allowed_actions.split(",")})
-    endpoint, _created = WebhookEndpoint.objects.update_or_create(
-        bot=bot, defaults={"owner": bot.owner, "hook_id": secrets.token_urlsafe(18), "secret_hash": sha256_hex(secret),
-                           "allowed_actions": actions or "buy,sell,close", "live_confirmation": live_confirmation,
-                           "active": True})
-    Bot.objects.filter(pk=bot.pk).update(signal_source=Bot.SignalSource.WEBHOOK)
-    bot.signal_source = Bot.SignalSource.WEBHOOK
-    return NewEndpoint(endpoint, secret)
+    command = SetSignalSource(bot_id=bot.pk, source="webhook", hook_id=secrets.token_urlsafe(18),
+                              secret_hash=sha256_hex(secret), allowed_actions=allowed_actions,
+                              live_confirmation=live_confirmation)
+    outcome = submit(user or bot.owner, command, door=door, source_text="switch to external signals")
+    if not outcome.done:
+        raise SwitchRefused(outcome)
+    bot.signal_source = "webhook"
+    return NewEndpoint(WebhookEndpoint.objects.get(bot_id=bot.pk), secret)
 
 
-def disable(bot) -> None:
-    from bots.models import Bot
+def disable(bot, *, door: str = "command", user=None):
+    from api.signals import SetSignalSource
+    from commands.service import submit
 
-    WebhookEndpoint.objects.filter(bot=bot).update(active=False)
-    Bot.objects.filter(pk=bot.pk).update(signal_source=Bot.SignalSource.STRATEGY)
+    outcome = submit(user or bot.owner, SetSignalSource(bot_id=bot.pk, source="strategy"), door=door,
+                     source_text="back to the strategy's signals")
+    if not outcome.done:
+        raise SwitchRefused(outcome)
+    bot.signal_source = "strategy"
+    return outcome
 
 
 def parse_body(raw: bytes, content_type: str) -> dict:

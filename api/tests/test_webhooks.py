@@ -225,3 +225,34 @@ def test_refusals_from_one_address_are_throttled_and_stop_filling_the_audit(webh
     assert WebhookAlert.objects.filter(status="refused").count() == 3
     other = send(made, alert(made, "buy"), REMOTE_ADDR="10.1.2.3")  # another sender is not concerned
     assert other.status_code == 202
+
+
+def test_switching_signals_is_a_command_and_its_audit_holds_no_secret(alice, paper_account):
+    from api.tests.conftest import token_client
+    from bots.models import BotEvent
+
+    bot = make_bot(alice, name="switch", account=paper_account)
+    api = token_client(alice)
+    made = api.post(f"/api/v1/bots/{bot.pk}/webhook", {"allowed_actions": ["buy", "close"]})
+    assert made.status_code == 201, made.content
+    secret, url = made.json()["secret"], made.json()["url"]
+    assert url.endswith(WebhookEndpoint.objects.get(bot=bot).hook_id)
+    activity = Activity.objects.get(command="set_signal_source")
+    assert (activity.door, activity.status) == ("api", "done")
+    audit = json.dumps([activity.text, activity.request, activity.payload, activity.result, activity.message])
+    assert secret not in audit
+    assert Bot.objects.get(pk=bot.pk).signal_source == "webhook"
+    assert BotEvent.objects.filter(bot=bot, kind="settings", source="api").exists()
+    assert api.get(f"/api/v1/bots/{bot.pk}").json()["webhook_url"] == url
+    # The web page's button: a new URL and secret, the old ones refused from now on.
+    browser = Client()
+    browser.force_login(alice)
+    page = browser.post(f"/api/bots/{bot.pk}/webhook/").content.decode()
+    endpoint = WebhookEndpoint.objects.get(bot=bot)
+    assert endpoint.hook_id in page and "webhook-new-secret" in page and not url.endswith(endpoint.hook_id)
+    assert Client().post(url, json.dumps({"secret": secret, "action": "buy"}),
+                         content_type="application/json").status_code == 404
+    assert api.delete(f"/api/v1/bots/{bot.pk}/webhook").status_code == 204
+    assert Bot.objects.get(pk=bot.pk).signal_source == "strategy"
+    assert list(Activity.objects.filter(command="set_signal_source").values_list("door", flat=True)) == [
+        "api", "web", "api"]

@@ -12,6 +12,16 @@ from api import tokens
 from api.errors import ApiError
 
 
+def ip_or_none(address: str | None) -> str | None:
+    """An address fit for a GenericIPAddressField (PostgreSQL's inet refuses anything else), or None."""
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address((address or "").strip()))
+    except ValueError:
+        return None
+
+
 def check_rate(key: str) -> None:
     limit = settings.API_RATE_LIMIT
     if not limit:
@@ -34,7 +44,7 @@ def token_from_header(request, raw: str, *, trade: bool):
         raise ApiError(403, "insufficient_scope", _("This token may only read; this request needs a trade token."),
                        headers={"WWW-Authenticate": 'Bearer error="insufficient_scope" scope="trade"'})
     check_rate(bucket_key("api-token", str(token.pk)))
-    tokens.mark_used(token, client_address(request) if client_address(request) != "unknown" else None)
+    tokens.mark_used(token, ip_or_none(client_address(request)))
     request.user = token.owner
     request.api_token = token
     return token.owner

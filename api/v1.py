@@ -837,15 +837,14 @@ def webhook(request, hook_id: str):
     from accounts.throttle import client_address
     from api import webhooks
 
-    address = client_address(request)
+    address = auth.ip_or_none(client_address(request))
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
     raw = b"" if length > settings.WEBHOOK_MAX_BODY_BYTES else request.body
     try:
-        alert = webhooks.receive(hook_id, raw, request.content_type or "",
-                                 None if address == "unknown" else address, content_length=length)
+        alert = webhooks.receive(hook_id, raw, request.content_type or "", address, content_length=length)
     except webhooks.AlertRefused as refused:
         raise ApiError(refused.status, refused.code, refused.message,
                        headers={"Retry-After": "60"} if refused.status == 429 else None)

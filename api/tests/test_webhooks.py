@@ -256,3 +256,17 @@ def test_switching_signals_is_a_command_and_its_audit_holds_no_secret(alice, pap
     assert Bot.objects.get(pk=bot.pk).signal_source == "strategy"
     assert list(Activity.objects.filter(command="set_signal_source").values_list("door", flat=True)) == [
         "api", "web", "api"]
+
+
+def test_a_forwarded_address_that_is_no_address_is_stored_as_none(webhook_bot, settings, alice):
+    from api.models import ApiToken
+    from api.tests.conftest import token_client
+
+    bot, made = webhook_bot
+    settings.BEHIND_PROXY = True
+    response = send(made, alert(made, "buy"), HTTP_X_FORWARDED_FOR="not-an-address")
+    assert response.status_code == 202
+    assert WebhookAlert.objects.get(pk=response.json()["alert_id"]).source_ip is None
+    client = token_client(alice, "read")
+    assert client.client.get("/api/v1/me", HTTP_X_FORWARDED_FOR="1.2.3.4, junk").status_code == 200
+    assert ApiToken.objects.get(name="read test").last_used_ip is None

@@ -256,6 +256,10 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
     result.candle_at = candle_at
     close = Decimal(repr(float(candles["close"].iloc[-1])))
     decision = strategy.execute(candles)
+    if bot.signal_source == Bot.SignalSource.WEBHOOK:
+        # External signals: its entries and exits come from webhook alerts through the command service
+        # (api.signals); the tick still values the books, trips halts and runs the protective exits.
+        decision = {**decision, "signal": "HOLD"}
     result.signal = decision["signal"]
 
     position = ledger.open_position(bot)

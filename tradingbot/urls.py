@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from api.v1 import api as api_v1
 from metrics import views as metrics_views
 from tradingbot import health
 
@@ -13,6 +14,8 @@ urlpatterns = [
     path("strategies/", include("strategies.urls")),
     path("telegram/", include("telegram_bot.urls")),
     path("notifications/", include("notify.urls")),
+    path("api/v1/", api_v1.urls),  # the REST API (django-ninja); its docs and token pages below
+    path("api/", include("api.urls")),
     path("assistant/", include("assistant.urls")),
     # Before bots.urls: its bots/<pk>/<action>/ would take bots/<pk>/edit/ and the others.
     path("", include("commands.urls")),

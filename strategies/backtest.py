@@ -156,10 +156,13 @@ def simulate(open_, high, low, close, signals, cash, fee, slippage, stop_loss, t
             t_size[:count], t_fee[:count], t_pnl[:count], t_reason[:count])
 
 
-def _periods_per_year(index: pd.DatetimeIndex) -> float:
+def periods_per_year(index: pd.DatetimeIndex) -> float:
+    """Candles per year from the median spacing of the first 10,000, whatever the index's unit (pandas
+    allows s, ms, us and ns: asi8 counts in that unit, so it is converted to seconds through timedelta64)."""
     if len(index) < 2:
         return 0.0
-    step = np.median(np.diff(index.asi8[: min(len(index), 10_000)])) / 1e9
+    steps = np.diff(np.asarray(index[: min(len(index), 10_000)].values))
+    step = float(np.median(steps / np.timedelta64(1, "s")))
     return 365.25 * 86400 / step if step > 0 else 0.0
 
 
@@ -216,7 +219,7 @@ def run_backtest(candles: pd.DataFrame, signals: np.ndarray, settings: BacktestS
         float(settings.trailing_stop), float(settings.stake),
     )
     index = candles.index
-    metrics = compute_metrics(equity, columns[3], pnl, exposed, settings.cash, _periods_per_year(index))
+    metrics = compute_metrics(equity, columns[3], pnl, exposed, settings.cash, periods_per_year(index))
     stamps = index.values  # datetime64[ns], UTC
     entry_times = np.char.add(np.datetime_as_string(stamps[entry_i], unit="s"), "Z").tolist()
     exit_times = np.char.add(np.datetime_as_string(stamps[exit_i], unit="s"), "Z").tolist()

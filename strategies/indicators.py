@@ -67,5 +67,19 @@ def rolling_vwap(high: pd.Series, low: pd.Series, close: pd.Series, volume: pd.S
     typical = (high + low + close) / 3.0
     traded = sma(typical * volume, window)
     volume_mean = sma(volume, window)
+    # TA-Lib's SMA is a running sum: after a stretch without volume it leaves a residue (~1e-14) that is
+    # neither 0 nor a mean, and traded / residue is nonsense (a VWAP of -137). Whether any volume traded
+    # in the window is counted exactly instead.
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(volume_mean > 0, traded / volume_mean, np.nan)
+        return np.where(traded_in_window(volume, window) & (volume_mean > 0), traded / volume_mean, np.nan)
+
+
+def traded_in_window(volume: pd.Series, window: int) -> np.ndarray:
+    """True where at least one of the last `window` candles (this one included) had volume; an exact count
+    (integers), unlike a running float sum. False for the first window - 1 candles."""
+    counts = np.cumsum(np.asarray(volume, dtype=np.float64) > 0, dtype=np.int64)
+    out = np.zeros(len(counts), dtype=bool)
+    if len(counts) >= window:
+        before = np.r_[0, counts[:-window]]
+        out[window - 1:] = counts[window - 1:] - before > 0
+    return out

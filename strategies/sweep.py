@@ -100,11 +100,12 @@ def _range_length(low: float, high: float, step: float) -> int:
     return int(math.floor((high - low) / step + 1e-6)) + 1
 
 
-def parse_grid(text: str, strategy: str) -> list[Dimension]:
+def parse_grid(text: str, strategy: str, limit: int | None = MAX_COMBINATIONS) -> list[Dimension]:
     """"rsi_period=5:30:1,oversold=20:40:5,stop_loss=0.01|0.02" -> dimensions. A value is `low:high:step`
     (both ends included), `low:high` (step 1), a list `a|b|c`, or one number. Every value is checked against
     the parameter's range; GridError names the parameter and the problem. Nothing is computed here beyond the
-    count of values, so a grid of billions is refused as quickly as a good one is accepted."""
+    count of values, so a grid of billions is refused as quickly as a good one is accepted. limit=None: a
+    search space (Optuna samples it), which may be larger than any grid."""
     specs = parameter_specs(strategy)
     if not text or not text.strip():
         raise GridError("the grid is empty: give NAME=LOW:HIGH:STEP, e.g. rsi_period=5:30:1")
@@ -153,8 +154,8 @@ def parse_grid(text: str, strategy: str) -> list[Dimension]:
     if not dimensions:
         raise GridError("the grid is empty: give NAME=LOW:HIGH:STEP, e.g. rsi_period=5:30:1")
     total = count_combinations(dimensions)
-    if total > MAX_COMBINATIONS:
-        raise GridError(f"the grid has {total:,} combinations; the limit is {MAX_COMBINATIONS:,} "
+    if limit is not None and total > limit:
+        raise GridError(f"the grid has {total:,} combinations; the limit is {limit:,} "
                         "(use a coarser step, fewer parameters, or --trials for a search)")
     return dimensions
 
@@ -319,6 +320,18 @@ class Market:
                                                       for c in ("open", "high", "low", "close"))
         self.periods_per_year = bt.periods_per_year(frame.index)
         self.n = len(frame)
+        self.cache: dict = {}
+
+    def signal_source(self, strategy: str, cls, key: tuple, values: dict) -> np.ndarray:
+        """RSI of the period (rsi_cross) or the strategy's signals, from the simulation's first candle on;
+        computed once per key for this market (a search asks for the same one many times)."""
+        if key not in self.cache:
+            if strategy == "rsi_cross":
+                source = indicators.rsi(self.candles["close"], key[0])
+            else:
+                source = cls(**values).signals(self.candles)
+            self.cache[key] = np.ascontiguousarray(source[self.start:])
+        return self.cache[key]
 
 
 def evaluate(strategy: str, market: Market, combos: list[dict], settings: bt.BacktestSettings,
@@ -352,12 +365,8 @@ def evaluate(strategy: str, market: Market, combos: list[dict], settings: bt.Bac
         groups = {}
         for item in valid:
             groups.setdefault(tuple(sorted(item[1].items())), []).append(item)
-    close_series = market.candles["close"]
     for key, items in groups.items():
-        if strategy == "rsi_cross":
-            signal_source = np.ascontiguousarray(indicators.rsi(close_series, key[0])[market.start:])
-        else:
-            signal_source = np.ascontiguousarray(cls(**items[0][1]).signals(market.candles)[market.start:])
+        signal_source = market.signal_source(strategy, cls, key, items[0][1])
         for offset in range(0, len(items), CHUNK):
             if should_stop and should_stop():
                 raise Cancelled()

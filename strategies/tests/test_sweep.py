@@ -102,8 +102,8 @@ def test_the_objectives_are_computed_and_named(candles):
 def test_progress_reaches_the_total_and_a_stop_request_cancels(candles):
     dimensions = sweep.parse_grid("rsi_period=5:12:1,oversold=10:40:1", "rsi_cross")
     seen = []
-    result = sweep.run_grid("rsi_cross", candles, dimensions, BacktestSettings(),
-                            progress=lambda done, total, best: seen.append((done, total, best is not None)))
+    sweep.run_grid("rsi_cross", candles, dimensions, BacktestSettings(),
+                   progress=lambda done, total, best: seen.append((done, total, best is not None)))
     assert seen[-1] == (248, 248, True) and [s[0] for s in seen] == sorted(s[0] for s in seen)
     calls = []
     stopped = sweep.run_grid("rsi_cross", candles, dimensions, BacktestSettings(),

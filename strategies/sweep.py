@@ -313,6 +313,7 @@ class Market:
 
     candles: pd.DataFrame
     start: int = 0
+    keep_indicators: bool = False  # a search keeps them (it comes back to the same ones); a grid does not
 
     def __post_init__(self):
         frame = self.candles.iloc[self.start:]
@@ -387,6 +388,8 @@ def evaluate(strategy: str, market: Market, combos: list[dict], settings: bt.Bac
             done += len(chunk)
             if progress:
                 progress(done, latest)
+        if not market.keep_indicators:
+            market.cache.pop(key, None)
     return [r for r in results if r is not None], skipped
 
 

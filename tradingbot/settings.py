@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "telegram_bot",
     "notify",
     "commands",  # the command service behind every door: orders, closes, cancels, alerts, bot changes
+    "research",  # parameter sweeps, searches and walk-forward runs (issue 15)
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("exchanges/", include("exchanges.urls")),
     path("strategies/", include("strategies.urls")),
+    path("research/", include("research.urls")),
     path("telegram/", include("telegram_bot.urls")),
     path("notifications/", include("notify.urls")),
     # Before bots.urls: its bots/<pk>/<action>/ would take bots/<pk>/edit/ and the others.

@@ -11,7 +11,10 @@
   }
   function sortBy(table, column, th) {
     var body = table.tBodies[0];
-    var descending = th.getAttribute("aria-sort") !== "descending";
+    // The first click sorts largest first, except where the heading asks otherwise (the rank: 1 first).
+    var current = th.getAttribute("aria-sort");
+    var first = th.getAttribute("data-sort-first") || "descending";
+    var descending = current ? current !== "descending" : first === "descending";
     Array.prototype.forEach.call(table.tHead.rows[0].cells, function (c) { c.removeAttribute("aria-sort"); });
     th.setAttribute("aria-sort", descending ? "descending" : "ascending");
     var rows = Array.prototype.slice.call(body.rows);

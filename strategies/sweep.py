@@ -18,7 +18,7 @@ import pandas as pd
 from numba import njit, prange
 
 from strategies import backtest as bt
-from strategies import indicators
+from strategies import indicators, shared_indicators
 from strategies.registry import STRATEGIES, InvalidParameters
 
 EXIT_PARAMS = {
@@ -322,6 +322,7 @@ class Market:
         self.periods_per_year = bt.periods_per_year(frame.index)
         self.n = len(frame)
         self.cache: dict = {}
+        self.indicators = shared_indicators.Store()  # other strategies' indicators, shared across sets
 
     def signal_source(self, strategy: str, cls, key: tuple, values: dict) -> np.ndarray:
         """RSI of the period (rsi_cross) or the strategy's signals, from the simulation's first candle on;
@@ -330,7 +331,8 @@ class Market:
             if strategy == "rsi_cross":
                 source = indicators.rsi(self.candles["close"], key[0])
             else:
-                source = cls(**values).signals(self.candles)
+                with shared_indicators.sharing(self.indicators):
+                    source = cls(**values).signals(self.candles)
             self.cache[key] = np.ascontiguousarray(source[self.start:])
         return self.cache[key]
 

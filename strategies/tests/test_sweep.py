@@ -157,3 +157,43 @@ def test_metrics_are_plain_floats(candles):
     result = sweep.run_grid("rsi_cross", candles, sweep.parse_grid("rsi_period=14", "rsi_cross"), BacktestSettings())
     assert all(type(v) in (float, int) or v is None for v in result.best["metrics"].values())
     assert not isinstance(result.best["metrics"]["sharpe"], np.floating)
+
+
+def test_each_indicator_is_computed_once_per_distinct_period(candles):
+    dimensions = sweep.parse_grid("fast=5:10:1,slow=20:30:5,stop_loss=0|0.01", "ema_cross")
+    market = sweep.Market(candles)
+    results, skipped = sweep.evaluate("ema_cross", market, sweep.grid_combinations(dimensions), BacktestSettings())
+    assert len(results) == 36 and skipped == 0
+    # 18 parameter sets, but only 6 fast and 3 slow EMAs.
+    assert market.indicators.misses == 9 and market.indicators.hits == 27
+
+
+@pytest.mark.parametrize("strategy,grid", [
+    ("breakout", "lookback=10:30:10,volume_factor=0|1|1.5"),
+    ("vwap_deviation", "window=10|20,threshold=0.002:0.006:0.002"),
+    ("mean_reversion", "window=10|20,std=1.5|2|2.5,exit_z=0|0.5"),
+    ("macd_cross", "fast=6|12,slow=26,signal=5|9"),
+])
+def test_shared_indicators_give_every_strategy_the_single_backtests_figures(candles, strategy, grid):
+    settings = BacktestSettings(fee=0.001, stop_loss=0.01)
+    result = sweep.run_grid(strategy, candles, sweep.parse_grid(grid, strategy), settings)
+    assert result.evaluated >= 4 and any(r["metrics"]["trades"] > 3 for r in result.results)
+    for entry in result.results:
+        expected = single(strategy, candles, entry["params"], settings)
+        assert_same(entry["metrics"], expected.metrics, expected.trades)
+
+
+def test_indicators_outside_a_sweep_are_not_kept_and_inside_are_read_only(candles):
+    from strategies import indicators
+    from strategies.shared_indicators import sharing
+
+    first = indicators.ema(candles["close"], 10)
+    assert indicators.ema(candles["close"], 10) is not first
+    with sharing() as store:
+        shared = indicators.ema(candles["close"], 10)
+        assert indicators.ema(candles["close"], 10) is shared and not shared.flags.writeable
+        assert indicators.ema(candles["close"], 11) is not shared
+        other = candles["close"] * 1.0  # the same values in another array: computed again
+        assert indicators.ema(other, 10) is not shared
+    assert store.misses == 3 and store.hits == 1
+    np.testing.assert_array_equal(shared, first)

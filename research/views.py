@@ -16,6 +16,7 @@ from research.models import OptimizationRun
 from research.tasks import enqueue_run, planned_total, publish_progress
 from strategies import sweep
 from strategies.backtest import BacktestSettings
+from strategies.csv_download import csv_response
 from strategies.models import Backtest, StrategyConfig
 from strategies.registry import STRATEGIES
 from strategies.tasks import enqueue_backtest
@@ -147,3 +148,35 @@ def run_save(request, pk, index):
         " " + _("Its exits (%(exits)s) are a bot's risk settings: set them on the bot.") % {"exits": used}
         if used else ""))
     return redirect("strategies:edit", pk=config.pk)
+
+
+CSV_METRICS = ("total_return", "trades", "sharpe", "sortino", "calmar", "profit_drawdown", "max_drawdown",
+               "win_rate", "profit_factor", "exposure", "end_equity", "buy_and_hold_return", "candles")
+
+
+@login_required
+def run_results_csv(request, pk):
+    """Every kept result row (best first): rank, the parameters, the metrics."""
+    run = get_object_or_404(OptimizationRun.objects.for_user(request.user), pk=pk)
+    columns = _columns(run)
+    rows = ([k + 1, *[r["params"].get(c) for c in columns], *[r["metrics"].get(m) for m in CSV_METRICS]]
+            for k, r in enumerate(run.results))
+    name = f"optimization-{run.pk}-{run.strategy}-{run.symbol.replace('/', '-')}-{run.timeframe}.csv"
+    return csv_response(name, ["rank", *columns, *CSV_METRICS], rows)
+
+
+@login_required
+def run_walk_forward_csv(request, pk):
+    """One row per walk-forward window: its periods, the chosen parameters, in- and out-of-sample figures."""
+    run = get_object_or_404(OptimizationRun.objects.for_user(request.user), pk=pk)
+    windows = (run.report or {}).get("windows") or []
+    if not windows:
+        raise Http404("no walk-forward in this run")
+    names = list(windows[0]["params"])
+    figures = ("total_return", "trades", "sharpe", "max_drawdown")
+    header = ["window", "train_start", "train_end", "test_start", "test_end", *names,
+              *[f"in_sample_{f}" for f in figures], *[f"out_of_sample_{f}" for f in figures], "flags"]
+    rows = ([w["window"], *w["train"], *w["test"], *[w["params"].get(n) for n in names],
+             *[w["in_sample"].get(f) for f in figures], *[w["out_of_sample"].get(f) for f in figures],
+             " ".join(w["flags"])] for w in windows)
+    return csv_response(f"optimization-{run.pk}-walk-forward.csv", header, rows)

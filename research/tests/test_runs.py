@@ -94,6 +94,13 @@ def test_a_grid_run_reports_progress_to_100_and_stores_the_results(web, alice, c
     assert 'id="heatmap-svg"' in page and page.count("<rect ") == 9
     assert 'id="walk-forward"' in page and 'id="results"' in page and page.count('id="result-') == 18
 
+    lines = b"".join(web.get(reverse("research:results_csv", args=[run.pk])).streaming_content).decode().splitlines()
+    assert lines[0].startswith("rank,rsi_period,oversold,stop_loss,overbought,take_profit,trailing_stop,total_return")
+    assert len(lines) == 19 and lines[1].split(",")[1] == str(run.best["params"]["rsi_period"])
+    windows = b"".join(web.get(reverse("research:walk_forward_csv", args=[run.pk])).streaming_content).decode()
+    assert windows.splitlines()[0].startswith("window,train_start,train_end,test_start,test_end,rsi_period")
+    assert len(windows.splitlines()) == 3
+
 
 def test_a_search_run_and_the_job_claims_a_run_once(web, config, candles):
     web.post(reverse("research:new"), form_data(config, grid="rsi_period=5:30:1,oversold=10:40:1", trials="12"))
@@ -168,7 +175,7 @@ def test_another_user_sees_nothing(client, config, candles, alice):
     run = OptimizationRun.objects.get()
     mallory = get_user_model().objects.create_user("mallory", password="a-long-password-2")
     client.force_login(mallory)
-    for name in ("research:detail",):
+    for name in ("research:detail", "research:results_csv", "research:walk_forward_csv"):
         assert client.get(reverse(name, args=[run.pk])).status_code == 404
     assert client.post(reverse("research:cancel", args=[run.pk])).status_code == 404
     assert client.post(reverse("research:save", args=[run.pk, 0])).status_code == 404

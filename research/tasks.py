@@ -18,11 +18,14 @@ from strategies.backtest import BacktestSettings
 log = logging.getLogger(__name__)
 # Progress is written and pushed at most this often (and once at the end); the cancel flag is read as often.
 REPORT_SECONDS = 0.5
+# The cluster's timeout (120 s) suits backtests; a search of thousands of trials on years of candles needs more.
+# A run past the broker's retry time is re-delivered, and the claim below makes the second delivery a no-op.
+JOB_TIMEOUT = 6 * 3600
 
 
 def enqueue_run(run: OptimizationRun) -> None:
     transaction.on_commit(lambda: async_task("research.tasks.run_optimization_job", run.pk,
-                                             task_name=f"optimization-{run.pk}"))
+                                             task_name=f"optimization-{run.pk}", timeout=JOB_TIMEOUT))
 
 
 def publish_progress(run: OptimizationRun) -> None:

@@ -32,6 +32,8 @@ OBJECTIVES = ("total_return", "sharpe", "sortino", "calmar", "profit_drawdown")
 MAX_COMBINATIONS = 100_000
 # Combinations handed to one parallel kernel call: progress and cancellation are checked between chunks.
 CHUNK = 64
+# Signal sources (an RSI, a signal series) a market keeps for a search: 32 columns of a million candles = 256 MB.
+MAX_CACHED = 32
 
 
 class GridError(ValueError):
@@ -328,6 +330,8 @@ class Market:
         """RSI of the period (rsi_cross) or the strategy's signals, from the simulation's first candle on;
         computed once per key for this market (a search asks for the same one many times)."""
         if key not in self.cache:
+            if len(self.cache) >= MAX_CACHED:  # a search over many periods: keep the newest only
+                self.cache.pop(next(iter(self.cache)))
             if strategy == "rsi_cross":
                 source = indicators.rsi(self.candles["close"], key[0])
             else:

@@ -57,11 +57,17 @@ def run_new(request):
     })
 
 
+def _ordered(run, params: dict) -> list[str]:
+    """A set's parameter names in the strategy's order, then the exits (a jsonb column keeps no key order)."""
+    known = [p.name for p in STRATEGIES[run.strategy].params] + list(sweep.EXIT_PARAMS)
+    return [n for n in known if n in params] + sorted(n for n in params if n not in known)
+
+
 def _columns(run) -> list[str]:
     """The parameters that vary in the grid first, then the rest of the set."""
     if not run.results:
         return []
-    names = list(run.results[0]["params"])
+    names = _ordered(run, run.results[0]["params"])
     try:
         varying = [d.name for d in sweep.parse_grid(run.grid, run.strategy, limit=None) if len(d) > 1]
     except sweep.GridError:
@@ -75,8 +81,10 @@ def run_detail(request, pk):
     columns = _columns(run)
     rows = [{"rank": k + 1, "index": k, "values": [r["params"].get(c) for c in columns], "metrics": r["metrics"]}
             for k, r in enumerate(run.results[:ROWS_SHOWN])]
+    windows = [{**w, "pairs": [(n, w["params"][n]) for n in _ordered(run, w["params"])]}
+               for w in ((run.report or {}).get("windows") or [])]
     return render(request, "research/run_detail.html", {
-        "run": run, "columns": columns, "rows": rows, "heatmap": heatmap_svg(run.heatmap),
+        "run": run, "columns": columns, "rows": rows, "heatmap": heatmap_svg(run.heatmap), "windows": windows,
         "objective_label": OBJECTIVE_LABELS.get(run.objective, run.objective),
         "configs_exists": bool(run.config_id),
     })
@@ -172,7 +180,7 @@ def run_walk_forward_csv(request, pk):
     windows = (run.report or {}).get("windows") or []
     if not windows:
         raise Http404("no walk-forward in this run")
-    names = list(windows[0]["params"])
+    names = _ordered(run, windows[0]["params"])
     figures = ("total_return", "trades", "sharpe", "max_drawdown")
     header = ["window", "train_start", "train_end", "test_start", "test_end", *names,
               *[f"in_sample_{f}" for f in figures], *[f"out_of_sample_{f}" for f in figures], "flags"]

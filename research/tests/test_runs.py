@@ -7,6 +7,7 @@ import time
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.urls import reverse
 
 from bots.live import notify_group
@@ -128,7 +129,13 @@ def test_cancelling_a_running_search_stops_it_within_seconds(client, alice, conf
     client.post(reverse("research:new"), form_data(config, grid="rsi_period=5:60:1,oversold=5:45:1,"
                                                                   "overbought=55:95:1", trials="3000"))
     run = OptimizationRun.objects.get()
-    worker = threading.Thread(target=run_optimization_job, args=(run.pk,))
+    def work():
+        try:
+            run_optimization_job(run.pk)
+        finally:
+            connection.close()  # this thread's own connection, or PostgreSQL keeps the test database busy
+
+    worker = threading.Thread(target=work)
     worker.start()
     deadline = time.monotonic() + 60
     while not OptimizationRun.objects.filter(pk=run.pk, done__gt=0).exists():

@@ -10,6 +10,8 @@ from strategies.models import StrategyConfig
 
 # Rows kept of a finished run (best first); the heatmap and walk-forward report are stored beside them.
 RESULTS_KEPT = 500
+# A running job reports at least every second; this long without a report, its worker is taken for gone.
+STALE_SECONDS = 60
 
 
 class OptimizationRun(models.Model):
@@ -54,6 +56,7 @@ class OptimizationRun(models.Model):
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="The job's last progress report.")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = OwnedQuerySet.as_manager()
@@ -83,6 +86,15 @@ class OptimizationRun(models.Model):
 
         elapsed = (timezone.now() - self.started_at).total_seconds()
         return max(0.0, elapsed / self.done * (self.total - self.done))
+
+    @property
+    def stale(self) -> bool:
+        """Running, but no report for STALE_SECONDS: its worker stopped (killed, restarted)."""
+        from django.utils import timezone
+
+        beat = self.heartbeat_at or self.started_at
+        return (self.status == self.Status.RUNNING and beat is not None
+                and (timezone.now() - beat).total_seconds() > STALE_SECONDS)
 
     @property
     def mode(self) -> str:

@@ -69,7 +69,7 @@ def run_optimization_job(run_id: int) -> str:
     A failure is stored on the row as a readable error; the job never raises into the worker."""
     claimed = OptimizationRun.objects.filter(pk=run_id, status=OptimizationRun.Status.QUEUED,
                                              cancel_requested=False).update(
-        status=OptimizationRun.Status.RUNNING, started_at=timezone.now())
+        status=OptimizationRun.Status.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now())
     if not claimed:
         return "not queued (already run, cancelled, or deleted)"
     run = OptimizationRun.objects.get(pk=run_id)
@@ -89,7 +89,7 @@ def run_optimization_job(run_id: int) -> str:
                 return
             last[0] = now
             run.done, run.best = done, best
-            OptimizationRun.objects.filter(pk=run_id).update(done=done, best=best)
+            OptimizationRun.objects.filter(pk=run_id).update(done=done, best=best, heartbeat_at=timezone.now())
             publish_progress(run)
 
         def should_stop():
@@ -97,6 +97,8 @@ def run_optimization_job(run_id: int) -> str:
             if now - last[1] < REPORT_SECONDS:
                 return False
             last[1] = now
+            # The heartbeat also when a slow stretch reports no progress (a long indicator, a big chunk).
+            OptimizationRun.objects.filter(pk=run_id).update(heartbeat_at=timezone.now())
             return OptimizationRun.objects.filter(pk=run_id, cancel_requested=True).exists()
 
         common = dict(objective=run.objective, min_trades=run.min_trades, base_params=run.params,

@@ -93,10 +93,15 @@ def run_detail(request, pk):
 @login_required
 @require_POST
 def run_cancel(request, pk):
-    """Queued: cancelled at once. Running: the worker sees the flag within a second and stops."""
+    """Queued: cancelled at once. Running: the worker sees the flag within a second and stops. Running with no
+    report for a minute (its worker was killed): cancelled at once too, or it would read "running" forever."""
     run = get_object_or_404(OptimizationRun.objects.for_user(request.user), pk=pk)
     OptimizationRun.objects.filter(pk=run.pk, status=OptimizationRun.Status.QUEUED).update(
         status=OptimizationRun.Status.CANCELLED, cancel_requested=True, finished_at=timezone.now())
+    if run.stale:
+        OptimizationRun.objects.filter(pk=run.pk, status=OptimizationRun.Status.RUNNING).update(
+            status=OptimizationRun.Status.CANCELLED, cancel_requested=True, finished_at=timezone.now(),
+            error=_("The worker stopped reporting (killed or restarted); start the run again."))
     OptimizationRun.objects.filter(pk=run.pk, status=OptimizationRun.Status.RUNNING).update(cancel_requested=True)
     run.refresh_from_db()
     publish_progress(run)

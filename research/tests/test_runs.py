@@ -187,3 +187,28 @@ def test_another_user_sees_nothing(client, config, candles, alice):
     assert client.post(reverse("research:cancel", args=[run.pk])).status_code == 404
     assert client.post(reverse("research:save", args=[run.pk, 0])).status_code == 404
     assert "rsi_cross" not in client.get(reverse("research:list")).content.decode()
+
+
+def test_a_run_whose_worker_died_can_be_cancelled_and_says_so(web, config, candles):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    web.post(reverse("research:new"), form_data(config))
+    run = OptimizationRun.objects.get()
+    # As a killed worker leaves it: claimed, reported a minute and a half ago, never finished.
+    beat = timezone.now() - timedelta(seconds=90)
+    OptimizationRun.objects.filter(pk=run.pk).update(status="running", started_at=beat, heartbeat_at=beat, done=3)
+    page = web.get(reverse("research:detail", args=[run.pk])).content.decode()
+    assert 'id="run-stale"' in page
+    web.post(reverse("research:cancel", args=[run.pk]))
+    run.refresh_from_db()
+    assert run.status == "cancelled" and "stopped reporting" in run.error
+    # A live run (recent report) is only asked to stop.
+    web.post(reverse("research:new"), form_data(config))
+    live = OptimizationRun.objects.latest("id")
+    OptimizationRun.objects.filter(pk=live.pk).update(status="running", started_at=timezone.now(),
+                                                      heartbeat_at=timezone.now())
+    web.post(reverse("research:cancel", args=[live.pk]))
+    live.refresh_from_db()
+    assert live.status == "running" and live.cancel_requested

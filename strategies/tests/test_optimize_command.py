@@ -93,3 +93,14 @@ def test_a_csv_too_short_for_the_period(tmp_path):
     assert "400 candles are too few: the grid's longest warm-up needs 602" in done.stderr
     walk = manage("--strategy", "rsi_cross", "--csv", str(path), "--grid", "rsi_period=8", "--walk-forward", "4")
     assert walk.returncode == 2 and "171 candles are too few" in walk.stderr
+
+
+@pytest.mark.django_db
+def test_stored_candles_by_exchange_symbol_and_timeframe():
+    from exchanges.candles import read_candle_file, upsert_candles
+
+    upsert_candles("binance", "BTC/USDT", "5m", read_candle_file(BTC, "5m").iloc[:4000])
+    stored = optimize("--strategy", "rsi_cross", "--exchange", "binance", "--symbol", "BTC/USDT", "--timeframe", "5m",
+                      "--grid", "rsi_period=10|14", "--json")
+    assert stored["candles"] == 4000 and len(stored["results"]) == 2
+    assert stored["best"]["metrics"]["trades"] > 0

@@ -156,7 +156,10 @@ class Breakout(Strategy):
         close = candles["close"].to_numpy(np.float64)
         volume = candles["volume"].to_numpy(np.float64)
         upper, lower = indicators.donchian_before(candles["high"], candles["low"], self.lookback)
-        mean_volume = _previous(indicators.sma(candles["volume"], self.lookback))
+        # No volume at all in the channel's candles: the mean is 0 (or a running sum's ~1e-14 residue), which
+        # any volume "beats"; it is unknown, not zero, so the volume check cannot pass (HOLD).
+        mean_volume = _previous(np.where(indicators.traded_in_window(candles["volume"], self.lookback),
+                                         indicators.sma(candles["volume"], self.lookback), np.nan))
         with np.errstate(invalid="ignore", divide="ignore"):
             breaks_up = close > upper
             if self.volume_factor > 0:
@@ -174,8 +177,10 @@ class Breakout(Strategy):
 
     def reason(self, signal, row):
         if signal == BUY:
-            return (f"close {row['close']:g} broke the {self.lookback}-candle high {row['upper']:g} "
-                    f"on {row['volume'] / row['mean_volume']:.1f}x mean volume")
+            mean_volume = row["mean_volume"]
+            volume = (f"on {row['volume'] / mean_volume:.1f}x mean volume" if mean_volume > 0
+                      else "(no volume in the channel's candles)")
+            return f"close {row['close']:g} broke the {self.lookback}-candle high {row['upper']:g} {volume}"
         if signal == SELL:
             return f"close {row['close']:g} broke the {self.lookback}-candle low {row['lower']:g}"
         return f"close {row['close']:g} inside the channel {row['lower']:g}..{row['upper']:g} (or volume too low)"

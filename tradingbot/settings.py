@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "metrics",  # /metrics for Prometheus (off unless METRICS_TOKEN or METRICS_ALLOW is set)
     "ninja",  # django-ninja's bundled Swagger UI (static files and template: no CDN)
     "api",  # the REST API (/api/v1/), its tokens, and webhook alerts (issue 14)
+    "research",  # parameter sweeps, searches and walk-forward runs (issue 15)
 ]
 
 MIDDLEWARE = [

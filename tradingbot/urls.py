@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("exchanges/", include("exchanges.urls")),
     path("strategies/", include("strategies.urls")),
+    path("research/", include("research.urls")),
     path("telegram/", include("telegram_bot.urls")),
     path("notifications/", include("notify.urls")),
     path("api/v1/", api_v1.urls),  # the REST API (django-ninja); its docs and token pages below

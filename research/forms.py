@@ -6,9 +6,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from exchanges.models import Candle
-from strategies import optimize, sweep
 from strategies.forms import BacktestForm
 from strategies.registry import STRATEGIES
+from strategies.trade_defaults import DEFAULT_SEED, MAX_TRIALS
+from tradingbot.lazy_import import lazy_module
+
+optimize = lazy_module("strategies.optimize")  # numba: loaded when a form is checked, not at start-up
+sweep = lazy_module("strategies.sweep")
 
 OBJECTIVE_LABELS = {"total_return": _("Total return"), "sharpe": _("Sharpe ratio"), "sortino": _("Sortino ratio"),
                     "calmar": _("Calmar ratio"), "profit_drawdown": _("Profit / max drawdown")}
@@ -21,10 +25,10 @@ class OptimizationForm(BacktestForm):
         help_text=_("NAME=LOW:HIGH:STEP (both ends included), NAME=A|B|C or NAME=VALUE, separated by commas. "
                     "Strategy parameters, and stop_loss, take_profit, trailing_stop as fractions (0.02 = 2 %)."))
     trials = forms.IntegerField(
-        label=_("Search trials"), required=False, min_value=1, max_value=optimize.MAX_TRIALS,
+        label=_("Search trials"), required=False, min_value=1, max_value=MAX_TRIALS,
         help_text=_("Empty: every combination of the grid. A number: an Optuna search of that many trials over "
                     "the grid's ranges (reproducible with the seed)."))
-    seed = forms.IntegerField(label=_("Seed"), initial=optimize.DEFAULT_SEED)
+    seed = forms.IntegerField(label=_("Seed"), initial=DEFAULT_SEED)
     objective = forms.ChoiceField(label=_("Objective"), choices=list(OBJECTIVE_LABELS.items()),
                                   initial="total_return")
     min_trades = forms.IntegerField(label=_("Minimum trades"), initial=5, min_value=0, max_value=100_000,

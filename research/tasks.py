@@ -1,6 +1,8 @@
 """The optimisation job run by the django-q2 worker: claim the run, load its candles, sweep or search (and
 walk forward), report progress live to the owner's pages, stop when cancelled, store the results."""
 
+from __future__ import annotations  # sweep's types in annotations: the numba modules load when a run does
+
 import logging
 import time
 
@@ -12,8 +14,11 @@ from django_q.tasks import async_task
 from bots import live
 from exchanges.candles import load_candles
 from research.models import RESULTS_KEPT, OptimizationRun
-from strategies import optimize, sweep
-from strategies.backtest import BacktestSettings
+from tradingbot.lazy_import import lazy_module
+
+optimize = lazy_module("strategies.optimize")
+sweep = lazy_module("strategies.sweep")
+backtest = lazy_module("strategies.backtest")
 
 log = logging.getLogger(__name__)
 # Progress is written and pushed at most this often (and once at the end); the cancel flag is read as often.
@@ -75,7 +80,7 @@ def run_optimization_job(run_id: int) -> str:
     run = OptimizationRun.objects.get(pk=run_id)
     try:
         dimensions = dimensions_of(run)
-        settings = BacktestSettings(**run.settings)
+        settings = backtest.BacktestSettings(**run.settings)
         candles = load_candles(run.exchange, run.symbol, run.timeframe, run.start, run.end)
         total = planned_total(run, dimensions)
         OptimizationRun.objects.filter(pk=run_id).update(total=total, candle_count=len(candles))

@@ -14,12 +14,14 @@ from research.forms import OBJECTIVE_LABELS, OptimizationForm
 from research.heatmap import heatmap_svg
 from research.models import OptimizationRun
 from research.tasks import enqueue_run, planned_total, publish_progress
-from strategies import sweep
-from strategies.backtest import BacktestSettings
 from strategies.csv_download import csv_response
 from strategies.models import Backtest, StrategyConfig
 from strategies.registry import STRATEGIES
 from strategies.tasks import enqueue_backtest
+from tradingbot.lazy_import import lazy_module
+
+sweep = lazy_module("strategies.sweep")  # numba: loaded by the pages that use it, not at start-up
+backtester = lazy_module("strategies.backtest")
 
 RUNS_LISTED = 100
 ROWS_SHOWN = 100
@@ -129,7 +131,7 @@ def run_backtest(request, pk, index):
     trades and chart)."""
     run = get_object_or_404(OptimizationRun.objects.for_user(request.user), pk=pk)
     params, exits = _split(run, _result(run, index))
-    settings = BacktestSettings(**{**run.settings, **exits}).as_dict()
+    settings = backtester.BacktestSettings(**{**run.settings, **exits}).as_dict()
     config = run.config if run.config_id else None
     with transaction.atomic():
         backtest = Backtest.objects.create(

@@ -7,13 +7,12 @@ computed once per distinct input and parameters.
 
 from __future__ import annotations  # the annotations name numpy and pandas, imported on first use
 
+from strategies.shared_indicators import shareable
 from tradingbot.lazy_import import lazy_module
 
 np = lazy_module("numpy")
 pd = lazy_module("pandas")
 ta = lazy_module("pandas_ta")  # and numba with it: about 0.4 s
-
-from strategies.shared_indicators import shareable
 
 
 def _array(result, n: int) -> np.ndarray:

@@ -15,9 +15,8 @@ import pandas as pd
 from strategies import backtest as bt
 from strategies import sweep
 from strategies.registry import STRATEGIES, InvalidParameters
+from strategies.trade_defaults import DEFAULT_SEED, MAX_TRIALS  # noqa: F401 (light: the research form shows them)
 
-DEFAULT_SEED = 42
-MAX_TRIALS = 100_000
 # Walk-forward: each window's in-sample part is this many times its out-of-sample part.
 IN_SAMPLE_RATIO = 3
 # Out-of-sample worse than this share of in-sample (objective per year, see `comparable`) flags overfitting.

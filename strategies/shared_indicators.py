@@ -12,8 +12,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import wraps
 
-import numpy as np
-import pandas as pd
+from tradingbot.lazy_import import lazy_module
+
+np = lazy_module("numpy")  # a sweep loads them; Django's start-up does not
+pd = lazy_module("pandas")
 
 # Results kept at most (least recently used dropped first): 64 float64 columns of a million candles.
 MAX_BYTES = 512 * 1024 * 1024

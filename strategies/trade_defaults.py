@@ -15,3 +15,6 @@ TRAILING_STOP = Decimal("0")
 # The largest starting cash (strategies.backtest.MAX_CASH, here for the forms: they must not import the numba
 # backtester when Django starts).
 MAX_CASH = 1e12
+# Optimisation runs (strategies.optimize): the seed a search starts from, and the most trials one may ask for.
+DEFAULT_SEED = 42
+MAX_TRIALS = 100_000

@@ -63,6 +63,8 @@ run:
 	@echo "  Tradingbot is starting at http://$(HOST):$(PORT)/  (Ctrl-C stops web and worker)"
 	@if [ -n "$(RUN_NOTE)" ]; then echo "  $(RUN_NOTE)"; fi
 	@echo ""
+	@# A fresh Prometheus multiprocess folder for web + worker (metrics.process), unless one is set.
+	@if [ -z "$$PROMETHEUS_MULTIPROC_DIR" ]; then rm -rf "$(CURDIR)/var/prometheus"; fi
 	@trap 'trap - INT TERM; kill -TERM $$worker $$web 2>/dev/null; wait $$worker $$web; exit 130' INT TERM; \
 	$(PY) manage.py worker & worker=$$!; \
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) tradingbot.asgi:application & web=$$!; \

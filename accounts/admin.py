@@ -3,8 +3,8 @@ every user, schedules that run any Python function in the worker) is for superus
 
 from django.contrib import admin
 
-from accounts.forms import ThrottledAdminAuthenticationForm
 from accounts.admin_scoping import OwnerScopedAdmin
+from accounts.forms import ThrottledAdminAuthenticationForm
 from accounts.models import Profile, ThrottleCounter
 
 admin.site.login_form = ThrottledAdminAuthenticationForm

@@ -205,7 +205,7 @@ def command_for(resolution: Resolution) -> definitions.Command:
                               [(str(pos.bot_id), f"{pos.symbol}, {pos.bot.name}") for pos in positions], "bot")
         if p.unit == "percent" and p.amount is not None and p.amount < 100:
             raise _NeedsInput(_("A position is closed whole; to sell part of it, say how much to sell, for example "
-                                "\u201csell %(amount)s %% of my %(base)s\u201d.")
+                                "“sell %(amount)s %% of my %(base)s”.")
                               % {"amount": p.amount.normalize(), "base": positions[0].symbol.split("/")[0]})
         return definitions.ForceExit(position_id=positions[0].pk)
     if p.intent == "cancel_order":

@@ -12,7 +12,6 @@ import logging
 from django.conf import settings
 from django.core.cache import cache
 
-from exchanges.clients.ccxt_client import CcxtClient, build_exchange
 from exchanges.errors import ExchangeError
 from exchanges.models import Candle, ExchangeAccount
 
@@ -31,6 +30,8 @@ def _cache_key(account: ExchangeAccount) -> str:
 def _fetch(account: ExchangeAccount) -> list[str] | None:
     client = None
     try:
+        from exchanges.clients.ccxt_client import CcxtClient, build_exchange  # ccxt: ~0.3 s, not at start-up
+
         exchange = build_exchange(account.exchange_id, sandbox=account.mode == ExchangeAccount.Mode.TESTNET,
                                   timeout=5.0)
         client = CcxtClient(account, exchange=exchange, retries=0)

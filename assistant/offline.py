@@ -638,7 +638,7 @@ def parse_offline(text: str, default_quote: str = "USDT") -> ParsedCommand:
     notes = [note] if note else []
     corrected = [t for t in tokens if t.corrected]
     for t in corrected:
-        notes.append(_("Read \u201c%(word)s\u201d as a known word.") % {"word": t.text})
+        notes.append(_("Read “%(word)s” as a known word.") % {"word": t.text})
 
     bot = account = None
     if intent in ("bot_start", "bot_stop", "bot_status", "close_position", "cancel_order"):

@@ -28,9 +28,9 @@ MARKET_INTENTS = ("buy", "sell", "price", "alert")
 
 def help_text() -> str:
     return _(
-        "You can type, in English or Thai: \u201cbuy 100 USDT of BTC\u201d, \u201csell half my ETH\u201d, "
-        "\u201cprice of SOL\u201d, \u201calert me when BTC goes above 70k\u201d, \u201cwhat's my balance\u201d, "
-        "\u201cstop bot alpha\u201d, \u201cclose my BTC position\u201d, \u201cขาย ETH ทั้งหมด\u201d."
+        "You can type, in English or Thai: “buy 100 USDT of BTC”, “sell half my ETH”, "
+        "“price of SOL”, “alert me when BTC goes above 70k”, “what's my balance”, "
+        "“stop bot alpha”, “close my BTC position”, “ขาย ETH ทั้งหมด”."
     )
 
 
@@ -105,7 +105,7 @@ def _accounts(user, parsed, account_id) -> tuple[list[ExchangeAccount], Resoluti
     if parsed.account:
         matching = [a for a in accounts if _account_matches(a, parsed.account)]
         if not matching:
-            return [], _ask(parsed, "account", _("You have no account matching \u201c%(hint)s\u201d. Which account?")
+            return [], _ask(parsed, "account", _("You have no account matching “%(hint)s”. Which account?")
                             % {"hint": parsed.account}, [Choice(str(a.pk), str(a)) for a in accounts])
         return matching, None
     return accounts, None
@@ -152,9 +152,9 @@ def _bot(user, parsed, bot_id) -> tuple[Bot | None, list[Bot], Resolution | None
     if not found:
         if not bots:
             return None, bots, Resolution(NOT_POSSIBLE, parsed, question=_("You have no bots yet."))
-        return None, bots, _ask(parsed, "bot", _("You have no bot named \u201c%(name)s\u201d. Which bot?")
+        return None, bots, _ask(parsed, "bot", _("You have no bot named “%(name)s”. Which bot?")
                                 % {"name": parsed.bot}, choices)
-    return None, bots, _ask(parsed, "bot", _("More than one bot matches \u201c%(name)s\u201d. Which one?")
+    return None, bots, _ask(parsed, "bot", _("More than one bot matches “%(name)s”. Which one?")
                             % {"name": parsed.bot}, [Choice(str(b.pk), b.name) for b in found])
 
 

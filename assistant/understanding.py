@@ -98,7 +98,7 @@ def understand(text: str, *, user=None, door: str = AssistantRequest.Door.WEB, e
     limit = settings.ASSISTANT_MAX_TEXT_LENGTH
     result = Understanding(text=text[:limit], status=Status.UNDERSTOOD)
     if not text:
-        result.status, result.message = Status.REFUSED, _("Type a command, for example \u201cprice of BTC\u201d.")
+        result.status, result.message = Status.REFUSED, _("Type a command, for example “price of BTC”.")
     elif len(text) > limit:
         result.status = Status.REFUSED
         result.message = _("A command can be at most %(limit)d characters; this one has %(length)d.") % {

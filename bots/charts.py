@@ -3,10 +3,11 @@ snapshots) and its fills as markers, in the epoch-aligned buckets of strategies.
 "tail" each live update carries so the open bot page folds the newest candle, equity and fills into its
 chart (bots/parts/chart.html, static/js/charts.js) without asking again."""
 
+from __future__ import annotations  # the annotations name numpy, imported on first use
+
 import json
 from datetime import timedelta
 
-import numpy as np
 from django.utils.translation import gettext as _
 
 from bots.models import Bot, Fill, Order, PnLSnapshot
@@ -22,6 +23,9 @@ from strategies.charts import (
     payload,
     window_bounds,
 )
+from tradingbot.lazy_import import lazy_module
+
+np = lazy_module("numpy")
 
 TAIL = 20  # candles, snapshots and fills in each live update's chart tail
 CONTEXT_CANDLES = 100  # candles shown before the bot's first snapshot (what it was looking at)

@@ -24,6 +24,7 @@ from accounts.sessions import session_group, sessions_still_authenticating
 from bots import live
 from bots.models import Bot
 from bots.relay import relay
+from metrics import instruments
 
 log = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
@@ -141,6 +142,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.uses_relay = True
         await self.accept()
         session_watch.add(self)
+        self.counted = instruments.websocket_opened()
         after = query_int(query, "after")
         if after is not None:
             for text in await catch_up(groups, after):
@@ -154,6 +156,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         session_watch.remove(self)
+        instruments.websocket_closed(getattr(self, "counted", False))
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.uses_relay:

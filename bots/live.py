@@ -34,6 +34,7 @@ from django.utils import timezone, translation
 
 from bots.models import Bot, BotEvent, Fill, LiveMessage, Order, PnLSnapshot, Position
 from bots.templatetags.bot_display import base_currency, downsample, quote_currency
+from metrics import instruments
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ def publish(group: str, html: str) -> LiveMessage:
     """Log one update for a group and, with Redis, deliver it at once. Delivery failure never raises:
     the row is written first, so a page that missed it catches up on reconnect."""
     message = LiveMessage.objects.create(group=group, html=html)
+    instruments.count_live_message(group)
     if redis_enabled():
         from channels.layers import get_channel_layer
 

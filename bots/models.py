@@ -73,6 +73,10 @@ class Bot(models.Model):
         PAPER = "paper", _("Paper (real prices, simulated fills)")
         LIVE = "live", _("Live (real orders)")
 
+    class SignalSource(models.TextChoices):
+        STRATEGY = "strategy", _("Its strategy")
+        WEBHOOK = "webhook", _("External signals (webhook alerts)")
+
     class Status(models.TextChoices):
         STOPPED = "stopped", _("Stopped")
         RUNNING = "running", _("Running")
@@ -90,6 +94,10 @@ class Bot(models.Model):
     symbol = models.CharField(max_length=30, help_text=_("Market symbol, e.g. BTC/USDT"))
     timeframe = models.CharField(max_length=5, default="5m")
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.PAPER)
+    signal_source = models.CharField(
+        max_length=10, choices=SignalSource.choices, default=SignalSource.STRATEGY,
+        help_text="Webhook: the tick keeps the books, stops and limits but never trades on the strategy's signal; "
+                  "the orders come from alerts (api.webhooks) through the command service.")
     stake = models.DecimalField(
         max_digits=6, decimal_places=4, default=trade_defaults.STAKE,
         validators=[MinValueValidator(Decimal("0.0001")), MaxValueValidator(Decimal("1"))],

@@ -21,6 +21,7 @@ from bots import entries, ledger, risk, scheduler
 from bots.crashpoints import crashpoint
 from bots.models import Bot, BotEvent, Order, Position
 from exchanges.errors import AuthenticationFailed, ExchangeError, OrderNotFound, OrderRefused, TemporaryExchangeError
+from metrics import instruments
 from tradingbot.log_redaction import redact
 
 log = logging.getLogger(__name__)
@@ -146,14 +147,14 @@ def tick_bot(bot_id: int, lease: datetime | None = None) -> TickResult:
         next_due = _next_due(bot, client, retry=True)
     except (OperationalError, InterfaceError):
         # The database itself (locked, restarting): nothing about the bot is wrong; try the next candle.
-        log.exception("tick of bot %s: database error, retrying next candle", bot_id)
+        log.exception("tick of bot %s: database error, retrying next candle", bot_id, extra={"bot_id": bot_id})
         result.outcome = "retry"
         next_due = _next_due(bot, client, retry=True)
     except (PermanentTickError, OrderRefused, AuthenticationFailed, ExchangeError) as exc:
         result.outcome = "error"
         _fail(bot, str(exc))
     except Exception as exc:  # a bug must not crash-loop the bot: stop it and say why
-        log.exception("tick of bot %s failed", bot_id)
+        log.exception("tick of bot %s failed", bot_id, extra={"bot_id": bot_id})
         result.outcome = "error"
         _fail(bot, f"Unexpected {type(exc).__name__}: {exc}")
     finally:
@@ -168,6 +169,7 @@ def tick_bot(bot_id: int, lease: datetime | None = None) -> TickResult:
     publish(bot_id, force=bool(result.orders) or result.outcome in ("error", "retry") or bot.status != status)
     result.publish_seconds = time.perf_counter() - publishing
     result.seconds = time.perf_counter() - started
+    instruments.observe_tick(bot, result)
     return result
 
 
@@ -200,6 +202,7 @@ def _event(bot: Bot, kind: str, message: str, data: dict | None = None, *, excha
     data = dict(data or {})
     if exchange_time is not None:
         data["exchange_time"] = exchange_time
+    instruments.count_bot_event(bot, kind, data)
     return BotEvent.objects.create(bot=bot, kind=kind, message=message[:1000], data=data, source=source)
 
 
@@ -258,6 +261,10 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
     result.candle_at = candle_at
     close = Decimal(repr(float(candles["close"].iloc[-1])))
     decision = strategy.execute(candles)
+    if bot.signal_source == Bot.SignalSource.WEBHOOK:
+        # External signals: its entries and exits come from webhook alerts through the command service
+        # (api.signals); the tick still values the books, trips halts and runs the protective exits.
+        decision = {**decision, "signal": "HOLD"}
     result.signal = decision["signal"]
 
     position = ledger.open_position(bot)
@@ -471,20 +478,24 @@ def send(bot: Bot, client, order: Order, params: dict | None = None) -> Order:
     """Send a recorded order. If we cannot know whether it reached the exchange, it is `unknown` and the
     next tick asks the exchange before doing anything else."""
     crashpoint("before_order_sent")
+    instruments.count_order("submitted", bot, order.side)
     try:
         answer = client.create_order(order.symbol, order.side, order.type, order.amount, order.price,
                                      client_order_id=order.client_order_id, stop_price=None, params=params)
     except TemporaryExchangeError as exc:
         Order.objects.filter(pk=order.pk).update(status=Order.Status.UNKNOWN, error=str(exc)[:500])
+        instruments.count_order("unknown", bot, order.side)
         raise
     except OrderRefused as exc:
         Order.objects.filter(pk=order.pk).update(status=Order.Status.REJECTED, error=exc.reason[:500])
+        instruments.count_order("rejected", bot, order.side, reason=exc.reason)
         _event(bot, BotEvent.Kind.ERROR, gettext_noop("Order %(order)s refused by the exchange: %(reason)s") % {
                    "order": order.client_order_id, "reason": exc.reason},
                {"client_order_id": order.client_order_id, "reason": exc.reason})
         raise
     crashpoint("after_order_sent")
     ledger.apply_result(order, answer)
+    instruments.count_fill(bot, order.side, answer.filled)
     crashpoint("after_order_recorded")
     return order
 
@@ -506,6 +517,7 @@ def protect(bot: Bot, client, entry: Order, candle_at: datetime) -> None:
     if not created and not _may_send(order):
         return
     crashpoint("before_bracket_sent")
+    instruments.count_order("submitted", bot, "sell")
     params = {"stop_loss": limits.stop_loss_pct, "take_profit": limits.take_profit_pct,
               "trailing": limits.trailing_stop_pct, "entry_price": entry.average}
     try:
@@ -598,6 +610,7 @@ def sync_protective_exit(bot: Bot, client) -> None:
             # stop_loss / take_profit / trailing_stop, as the exchange says, becomes the position's exit reason.
             reason = (answer.raw or {}).get("reason") or "protective"
             Order.objects.filter(pk=order.pk).update(reason=reason)
+            instruments.count_order("filled", bot, order.side)
         ledger.apply_result(order, answer)
     if brackets:
         return
@@ -625,6 +638,7 @@ def reconcile_with_exchange(bot: Bot, client) -> None:
                                          or timezone.now(), reason="imported", status=Order.Status.UNKNOWN)
             ledger.apply_result(order, answer)
             imported += 1
+            instruments.count_reconciliation_difference(bot, "order")
     details = {"imported_orders": imported}
     base = bot.symbol.split("/")[0]
     balance = client.fetch_balance().get(base)
@@ -636,6 +650,7 @@ def reconcile_with_exchange(bot: Bot, client) -> None:
     # than this bot bought (other bots, the user's own coins), so only a shortfall is corrected there.
     follows = abs(held - booked) > ledger.DUST if bot.mode != Bot.Mode.LIVE else booked - held > ledger.DUST
     if follows:
+        instruments.count_reconciliation_difference(bot, "position")
         _event(bot, BotEvent.Kind.RECONCILE,
                gettext_noop("The exchange holds %(held)s %(base)s, the ledger %(booked)s: "
                             "the ledger follows the exchange.") % {

@@ -24,6 +24,7 @@ from bots import ledger, scheduler
 from bots.crashpoints import crashpoint
 from bots.models import Bot, BotEvent, Order
 from exchanges.errors import OrderNotFound, OrderRefused, TemporaryExchangeError
+from metrics import instruments
 
 NEVER_SENT = "Never reached the exchange"  # the same words bots.tick uses, so pages read alike
 BUSY_WAIT = 5.0  # seconds a command waits for a tick of the same bot to finish
@@ -106,15 +107,18 @@ def place_order(book: Bot, client, *, client_order_id: str, side: str, type: str
         data={"client_order_id": client_order_id, "amount": amount, "price": price, "type": type},
     )
     crashpoint("command_before_order_sent")
+    instruments.count_order("submitted", book, side)
     try:
         answer = client.create_order(book.symbol, side, type, amount, price, client_order_id=client_order_id,
                                      params=params)
     except TemporaryExchangeError as exc:
         Order.objects.filter(pk=order.pk).update(status=Order.Status.UNKNOWN, error=str(exc)[:500])
+        instruments.count_order("unknown", book, side)
         order.refresh_from_db()
         return order
     except OrderRefused as exc:
         Order.objects.filter(pk=order.pk).update(status=Order.Status.REJECTED, error=exc.reason[:500])
+        instruments.count_order("rejected", book, side, reason=exc.reason)
         BotEvent.objects.create(bot=book, kind=BotEvent.Kind.ERROR, source=source,
                                 message=(gettext_noop("Order %(order)s refused by the exchange: %(reason)s") % {
                                     "order": client_order_id, "reason": exc.reason})[:1000],
@@ -122,6 +126,7 @@ def place_order(book: Bot, client, *, client_order_id: str, side: str, type: str
         raise
     crashpoint("command_after_order_sent")
     ledger.apply_result(order, answer, source=source)
+    instruments.count_fill(book, side, answer.filled)
     order.refresh_from_db()
     return order
 

@@ -22,7 +22,7 @@ class OrderTicketForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount"), min_value=Decimal("0"), max_digits=30, decimal_places=12,
                                 widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}))
     unit = forms.ChoiceField(label=_("in"), choices=[("base", _("coins (base)")), ("quote", _("quote currency")),
-                                                     ("percent", _("% of free balance"))], initial="quote")
+                                                     ("percent", _("percent of free balance"))], initial="quote")
     price = forms.DecimalField(label=_("Limit price"), required=False, min_value=Decimal("0"), max_digits=30,
                                decimal_places=12, widget=forms.NumberInput(attrs={"step": "any",
                                                                                    "inputmode": "decimal"}))
@@ -53,7 +53,7 @@ class AlertForm(forms.Form):
 
 
 class ManualLimitsForm(forms.ModelForm):
-    max_position_pct = PercentField(label=_("Max position (% of the account's value, per market)"))
+    max_position_pct = PercentField(label=_("Max position (percent of the account's value, per market)"))
     daily_loss_limit_pct = PercentField(label=_("Daily loss limit (%)"))
     max_drawdown_pct = PercentField(label=_("Max drawdown (%)"))
 

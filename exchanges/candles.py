@@ -1,5 +1,7 @@
 """Stored candles: bulk upsert, fast range reads as a DataFrame, and parsing/validating candle files."""
 
+from __future__ import annotations  # the annotations name numpy and pandas, imported on first use
+
 import json
 import re
 import warnings
@@ -7,13 +9,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, FloatField, Func
 
 from exchanges.models import Candle
+from tradingbot.lazy_import import lazy_module
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 COLUMNS = ["open", "high", "low", "close", "volume"]
 CSV_HEADER = ["timestamp", *COLUMNS]

@@ -7,7 +7,6 @@ from decimal import Decimal
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from exchanges.clients import client_for
 from exchanges.encryption import DecryptionError
 from exchanges.errors import AuthenticationFailed, ExchangeError
 from exchanges.models import UNREADABLE_KEYS_MESSAGE, ExchangeAccount
@@ -27,6 +26,8 @@ def test_connection(account: ExchangeAccount, **options) -> tuple[bool, str]:
     """
     client = None
     try:
+        from exchanges.clients import client_for  # pandas: not when Django starts
+
         client = client_for(account, **options)
         markets = client.load_markets()
         balance = client.fetch_balance()
@@ -84,6 +85,8 @@ def best_exchange(user, symbol: str, *, client_options: dict[str, dict] | None =
     (listed in `skipped` with the reason). client_options: per mode ("paper", "live", "testnet") options
     for client_for, e.g. {"paper": {"fee": 0.00075}}. None when no account can quote the symbol.
     """
+    from exchanges.clients import client_for
+
     client_options = client_options or {}
     candidates, skipped = [], []
     accounts = ExchangeAccount.objects.for_user(user).exclude(status=ExchangeAccount.Status.INVALID)

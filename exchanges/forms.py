@@ -1,13 +1,15 @@
 """The exchange-account form: secrets are write-only fields (never rendered back), checked for size and text."""
 
-import ccxt
 from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_variables
 
 from exchanges.models import ExchangeAccount
+from tradingbot.lazy_import import lazy_module
 from tradingbot.log_redaction import register_secret
+
+ccxt = lazy_module("ccxt")  # about 0.3 s: imported where an exchange is really used
 
 MAX_SECRET_LENGTH = 512  # the longest real API secrets (e.g. PEM-less RSA keys are not accepted here) are ~100-200
 
@@ -135,4 +137,6 @@ class ExchangeAccountForm(forms.ModelForm):
         return account
 
 
-EXCHANGE_CHOICES = sorted(ccxt.exchanges)
+def exchange_choices() -> list[str]:
+    """ccxt's exchange ids, sorted (a function: the list costs importing ccxt)."""
+    return sorted(ccxt.exchanges)

@@ -2,7 +2,6 @@
 
 import uuid
 
-import ccxt
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -11,6 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from exchanges.encryption import DecryptionError
 from exchanges.secret_field import EncryptedSecretField, encrypted_fields
 from exchanges.testnets import has_testnet
+from tradingbot.lazy_import import lazy_module
+
+ccxt = lazy_module("ccxt")  # about 0.3 s: imported where an exchange is really used
 
 UNREADABLE_KEYS_MESSAGE = _(
     "The stored keys cannot be read (the encryption key that saved them is not configured, or the stored value "

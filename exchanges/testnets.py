@@ -2,7 +2,9 @@
 
 from functools import cache
 
-import ccxt
+from tradingbot.lazy_import import lazy_module
+
+ccxt = lazy_module("ccxt")  # about 0.3 s: imported where an exchange is really used
 
 
 @cache

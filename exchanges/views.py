@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from exchanges.forms import EXCHANGE_CHOICES, ExchangeAccountForm
+from exchanges.forms import ExchangeAccountForm, exchange_choices
 from exchanges.models import UNREADABLE_KEYS_MESSAGE, ExchangeAccount
 
 
@@ -40,7 +40,7 @@ def account_create(request):
         account = form.save()
         messages.success(request, _("Exchange account “%(label)s” added.") % {"label": account.label})
         return redirect("exchanges:detail", pk=account.pk)
-    return render(request, "exchanges/account_form.html", {"form": form, "exchanges": EXCHANGE_CHOICES})
+    return render(request, "exchanges/account_form.html", {"form": form, "exchanges": exchange_choices()})
 
 
 @sensitive_post_parameters(*ExchangeAccountForm.SECRET_FIELDS)
@@ -54,7 +54,7 @@ def account_edit(request, pk):
         messages.success(request, _("Exchange account “%(label)s” saved.") % {"label": account.label})
         return redirect("exchanges:detail", pk=account.pk)
     return render(
-        request, "exchanges/account_form.html", {"form": form, "account": account, "exchanges": EXCHANGE_CHOICES}
+        request, "exchanges/account_form.html", {"form": form, "account": account, "exchanges": exchange_choices()}
     )
 
 

@@ -67,6 +67,12 @@ class BacktestResult:
     equity: pd.Series = field(repr=False)
 
 
+# The statistics `run_core` gathers when it does not record (the research sweeps): one row per combination.
+STAT_END_EQUITY, STAT_EXPOSED, STAT_TRADES, STAT_WINS, STAT_LOSSES, STAT_WON, STAT_LOST = 0, 1, 2, 3, 4, 5, 6
+STAT_MAX_DRAWDOWN, STAT_SUM_RETURNS, STAT_SUM_SQUARES, STAT_SUM_DOWNSIDE = 7, 8, 9, 10
+STATS = 11
+
+
 @njit(cache=True)
 def simulate(open_, high, low, close, signals, cash, fee, slippage, stop_loss, take_profit, trailing, stake):
     """The execution model over every candle. Returns (equity at each close, exposure count, trade arrays).
@@ -76,8 +82,8 @@ def simulate(open_, high, low, close, signals, cash, fee, slippage, stop_loss, t
     protective exit on candle j a BUY on j opens at j+1. A SELL while flat and a BUY while long are ignored.
     """
     n = len(close)
-    equity = np.empty(n)
     max_trades = n // 2 + 1
+    equity = np.empty(n)
     t_entry_i = np.empty(max_trades, np.int64)
     t_exit_i = np.empty(max_trades, np.int64)
     t_entry_p = np.empty(max_trades)
@@ -86,6 +92,43 @@ def simulate(open_, high, low, close, signals, cash, fee, slippage, stop_loss, t
     t_fee = np.empty(max_trades)
     t_pnl = np.empty(max_trades)
     t_reason = np.empty(max_trades, np.int64)
+    stats = np.zeros(STATS)
+    count = run_core(open_, high, low, close, signals, cash, fee, slippage, stop_loss, take_profit, trailing, stake,
+                     True, equity, t_entry_i, t_exit_i, t_entry_p, t_exit_p, t_size, t_fee, t_pnl, t_reason, stats)
+    return (equity, int(stats[STAT_EXPOSED]), t_entry_i[:count], t_exit_i[:count], t_entry_p[:count],
+            t_exit_p[:count], t_size[:count], t_fee[:count], t_pnl[:count], t_reason[:count])
+
+
+@njit(cache=True)
+def simulate_stats(open_, high, low, close, signals, cash, fee, slippage, stop_loss, take_profit, trailing, stake,
+                   stats):
+    """The same model without the equity curve and trade list: only `stats` (STAT_* slots) is filled, so a
+    sweep of thousands of combinations allocates nothing per candle."""
+    empty_i = np.empty(0, np.int64)
+    empty_f = np.empty(0)
+    run_core(open_, high, low, close, signals, cash, fee, slippage, stop_loss, take_profit, trailing, stake,
+             False, empty_f, empty_i, empty_i, empty_f, empty_f, empty_f, empty_f, empty_f, empty_i, stats)
+
+
+@njit(cache=True)
+def _close_trade(stats, pnl):
+    stats[STAT_TRADES] += 1.0
+    if pnl > 0.0:
+        stats[STAT_WINS] += 1.0
+        stats[STAT_WON] += pnl
+    elif pnl < 0.0:
+        stats[STAT_LOSSES] += 1.0
+        stats[STAT_LOST] += pnl
+
+
+@njit(cache=True)
+def run_core(open_, high, low, close, signals, cash, fee, slippage, stop_loss, take_profit, trailing, stake,
+             record, equity, t_entry_i, t_exit_i, t_entry_p, t_exit_p, t_size, t_fee, t_pnl, t_reason, stats):
+    """The one execution loop (see simulate). record=True fills the equity and trade arrays and returns the
+    trade count; record=False leaves them alone and accumulates, in `stats`, what compute_metrics derives from
+    them: trades, wins/losses and their sums, exposure, the largest drawdown, and the sums of the per-close
+    returns, their squares and their negative squares (for Sharpe and Sortino)."""
+    n = len(close)
     count = 0
     exposed = 0
     units = 0.0
@@ -94,6 +137,14 @@ def simulate(open_, high, low, close, signals, cash, fee, slippage, stop_loss, t
     entry_fee = 0.0
     peak = 0.0
     long = False
+    previous_equity = 0.0
+    equity_peak = 0.0
+    # Kept in locals (registers), not in `stats`, inside the loop.
+    sum_returns = 0.0
+    sum_squares = 0.0
+    sum_downside = 0.0
+    max_drawdown = 0.0
+    floor = 0.0  # an equity below this may be a new largest drawdown: equity_peak * (1 - max_drawdown)
     for i in range(n):
         if i > 0:
             previous = signals[i - 1]
@@ -105,18 +156,22 @@ def simulate(open_, high, low, close, signals, cash, fee, slippage, stop_loss, t
                 cash -= spent
                 peak = entry
                 long = True
-                t_entry_i[count] = i
-                t_entry_p[count] = entry
+                if record:
+                    t_entry_i[count] = i
+                    t_entry_p[count] = entry
             elif previous == -1 and long:
                 price = ex.sell_price(open_[i], slippage)
                 proceeds = ex.exit_proceeds(units, price, fee)
                 cash += proceeds
-                t_exit_i[count] = i
-                t_exit_p[count] = price
-                t_size[count] = units
-                t_fee[count] = entry_fee + ex.exit_fee(units, price, fee)
-                t_pnl[count] = proceeds - spent
-                t_reason[count] = EXIT_SIGNAL
+                if record:
+                    t_exit_i[count] = i
+                    t_exit_p[count] = price
+                    t_size[count] = units
+                    t_fee[count] = entry_fee + ex.exit_fee(units, price, fee)
+                    t_pnl[count] = proceeds - spent
+                    t_reason[count] = EXIT_SIGNAL
+                else:
+                    _close_trade(stats, proceeds - spent)
                 count += 1
                 long = False
                 units = 0.0
@@ -131,35 +186,74 @@ def simulate(open_, high, low, close, signals, cash, fee, slippage, stop_loss, t
                 price = level if reason == ex.EXIT_TAKE_PROFIT else ex.sell_price(level, slippage)
                 proceeds = ex.exit_proceeds(units, price, fee)
                 cash += proceeds
-                t_exit_i[count] = i
-                t_exit_p[count] = price
-                t_size[count] = units
-                t_fee[count] = entry_fee + ex.exit_fee(units, price, fee)
-                t_pnl[count] = proceeds - spent
-                t_reason[count] = reason
+                if record:
+                    t_exit_i[count] = i
+                    t_exit_p[count] = price
+                    t_size[count] = units
+                    t_fee[count] = entry_fee + ex.exit_fee(units, price, fee)
+                    t_pnl[count] = proceeds - spent
+                    t_reason[count] = reason
+                else:
+                    _close_trade(stats, proceeds - spent)
                 count += 1
                 long = False
                 units = 0.0
             elif high[i] > peak:
                 peak = high[i]
-        equity[i] = cash + units * close[i]
+        value = cash + units * close[i]
+        if record:
+            equity[i] = value
+        else:
+            # The same float operations as compute_metrics on the equity curve; a flat stretch (value
+            # unchanged) adds a zero return and no drawdown, so it is skipped.
+            if i == 0:
+                equity_peak = value
+                floor = value
+            elif value != previous_equity:
+                r = (value - previous_equity) / previous_equity
+                sum_returns += r
+                sum_squares += r * r
+                if r < 0.0:
+                    sum_downside += r * r
+                if value > equity_peak:
+                    equity_peak = value
+                    floor = equity_peak * (1.0 - max_drawdown) * (1.0 + 1e-12)
+                elif value < floor:
+                    # The exact division only where it may matter (the slack above keeps the result exact).
+                    drawdown = 1.0 - value / equity_peak
+                    if drawdown > max_drawdown:
+                        max_drawdown = drawdown
+                        floor = equity_peak * (1.0 - max_drawdown) * (1.0 + 1e-12)
+            previous_equity = value
     if long:
         # Still open at the end: valued at the last close, no exit fee (nothing was sold).
-        t_exit_i[count] = n - 1
-        t_exit_p[count] = close[n - 1]
-        t_size[count] = units
-        t_fee[count] = entry_fee
-        t_pnl[count] = units * close[n - 1] - spent
-        t_reason[count] = EXIT_END
+        if record:
+            t_exit_i[count] = n - 1
+            t_exit_p[count] = close[n - 1]
+            t_size[count] = units
+            t_fee[count] = entry_fee
+            t_pnl[count] = units * close[n - 1] - spent
+            t_reason[count] = EXIT_END
+        else:
+            _close_trade(stats, units * close[n - 1] - spent)
         count += 1
-    return (equity, exposed, t_entry_i[:count], t_exit_i[:count], t_entry_p[:count], t_exit_p[:count],
-            t_size[:count], t_fee[:count], t_pnl[:count], t_reason[:count])
+    if not record:
+        stats[STAT_SUM_RETURNS] = sum_returns
+        stats[STAT_SUM_SQUARES] = sum_squares
+        stats[STAT_SUM_DOWNSIDE] = sum_downside
+        stats[STAT_MAX_DRAWDOWN] = max_drawdown
+    stats[STAT_EXPOSED] = exposed
+    stats[STAT_END_EQUITY] = cash + units * close[n - 1] if n else cash
+    return count
 
 
-def _periods_per_year(index: pd.DatetimeIndex) -> float:
+def periods_per_year(index: pd.DatetimeIndex) -> float:
+    """Candles per year from the median spacing of the first 10,000, whatever the index's unit (pandas
+    allows s, ms, us and ns: asi8 counts in that unit, so it is converted to seconds through timedelta64)."""
     if len(index) < 2:
         return 0.0
-    step = np.median(np.diff(index.asi8[: min(len(index), 10_000)])) / 1e9
+    steps = np.diff(np.asarray(index[: min(len(index), 10_000)].values))
+    step = float(np.median(steps / np.timedelta64(1, "s")))
     return 365.25 * 86400 / step if step > 0 else 0.0
 
 
@@ -216,7 +310,7 @@ def run_backtest(candles: pd.DataFrame, signals: np.ndarray, settings: BacktestS
         float(settings.trailing_stop), float(settings.stake),
     )
     index = candles.index
-    metrics = compute_metrics(equity, columns[3], pnl, exposed, settings.cash, _periods_per_year(index))
+    metrics = compute_metrics(equity, columns[3], pnl, exposed, settings.cash, periods_per_year(index))
     stamps = index.values  # datetime64[ns], UTC
     entry_times = np.char.add(np.datetime_as_string(stamps[entry_i], unit="s"), "Z").tolist()
     exit_times = np.char.add(np.datetime_as_string(stamps[exit_i], unit="s"), "Z").tolist()

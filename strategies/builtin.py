@@ -1,11 +1,15 @@
 """The built-in strategies (Phase 2): RSI cross, mean reversion, breakout, VWAP deviation, EMA and MACD cross."""
 
-import numpy as np
-import pandas as pd
+from __future__ import annotations  # the annotations name numpy and pandas, imported on first use
+
 from django.utils.translation import gettext_noop
 
 from strategies import indicators
 from strategies.strategy import BUY, SELL, Evaluation, Param, Strategy, combine, crosses_above, crosses_below
+from tradingbot.lazy_import import lazy_module
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 
 def _previous(values: np.ndarray) -> np.ndarray:
@@ -160,7 +164,10 @@ class Breakout(Strategy):
         close = candles["close"].to_numpy(np.float64)
         volume = candles["volume"].to_numpy(np.float64)
         upper, lower = indicators.donchian_before(candles["high"], candles["low"], self.lookback)
-        mean_volume = _previous(indicators.sma(candles["volume"], self.lookback))
+        # No volume at all in the channel's candles: the mean is 0 (or a running sum's ~1e-14 residue), which
+        # any volume "beats"; it is unknown, not zero, so the volume check cannot pass (HOLD).
+        mean_volume = _previous(np.where(indicators.traded_in_window(candles["volume"], self.lookback),
+                                         indicators.sma(candles["volume"], self.lookback), np.nan))
         with np.errstate(invalid="ignore", divide="ignore"):
             breaks_up = close > upper
             if self.volume_factor > 0:
@@ -180,8 +187,11 @@ class Breakout(Strategy):
         values = {"close": f"{row['close']:g}", "lookback": self.lookback, "upper": f"{row['upper']:g}",
                   "lower": f"{row['lower']:g}"}
         if signal == BUY:
-            return gettext_noop("close %(close)s broke the %(lookback)s-candle high %(upper)s on %(volume)sx mean "
-                                "volume") % {**values, "volume": f"{row['volume'] / row['mean_volume']:.1f}"}
+            if row["mean_volume"] > 0:
+                return gettext_noop("close %(close)s broke the %(lookback)s-candle high %(upper)s on %(volume)sx mean "
+                                    "volume") % {**values, "volume": f"{row['volume'] / row['mean_volume']:.1f}"}
+            return gettext_noop("close %(close)s broke the %(lookback)s-candle high %(upper)s (no volume in the "
+                                "channel's candles)") % values
         if signal == SELL:
             return gettext_noop("close %(close)s broke the %(lookback)s-candle low %(lower)s") % values
         return gettext_noop("close %(close)s inside the channel %(lower)s..%(upper)s (or volume too low)") % values

@@ -8,13 +8,18 @@ the database and rebuild the equity from the trades (`equity_from_trades`, exact
 The page's JavaScript (static/js/charts.js) asks `chart_data` again for the visible range on zoom.
 """
 
+from __future__ import annotations  # the annotations name numpy and pandas, imported on first use
+
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import numpy as np
-import pandas as pd
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from tradingbot.lazy_import import lazy_module
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 LEVEL_ROWS = 16_384  # a run stores at most this many buckets
 DEFAULT_BARS = 2_000
@@ -44,24 +49,24 @@ class Bars:
         return len(self.time)
 
     @classmethod
-    def empty(cls) -> "Bars":
+    def empty(cls) -> Bars:
         f, i = np.zeros(0), np.zeros(0, np.int64)
         return cls(i, f, f, f, f, f, f, i, i)
 
     @classmethod
-    def from_candles(cls, candles: pd.DataFrame, equity=None) -> "Bars":
+    def from_candles(cls, candles: pd.DataFrame, equity=None) -> Bars:
         """One bar per candle (the finest level): `candles` as exchanges.candles.load_candles returns them."""
         time = candles.index.asi8 // 1_000_000_000
         cols = [candles[c].to_numpy(np.float64) for c in ("open", "high", "low", "close", "volume")]
         eq = None if equity is None else np.asarray(equity, dtype=np.float64)
         return cls(time, *cols, eq, np.ones(len(time), np.int64), time.copy())
 
-    def window(self, start: int, end: int) -> "Bars":
+    def window(self, start: int, end: int) -> Bars:
         """The bars starting in [start, end)."""
         lo, hi = np.searchsorted(self.time, [start, end])
         return Bars(*(None if v is None else v[lo:hi] for v in (getattr(self, c) for c in self.COLUMNS)))
 
-    def aggregate(self, bucket_seconds: int) -> "Bars":
+    def aggregate(self, bucket_seconds: int) -> Bars:
         """Re-bucket (bucket_seconds a multiple of the current buckets): first open, highest high, lowest
         low, last close, summed volume and candle count, the equity of the last candle."""
         if len(self) == 0:
@@ -84,7 +89,7 @@ class Bars:
         return matrix.tobytes()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Bars":
+    def from_bytes(cls, data: bytes) -> Bars:
         matrix = np.frombuffer(bytes(data), dtype="<f8").reshape(-1, len(cls.COLUMNS))
         cols = [matrix[:, k] for k in range(len(cls.COLUMNS))]
         as_int = [c.astype(np.int64) for c in (cols[0], cols[7], cols[8])]

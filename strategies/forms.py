@@ -10,7 +10,6 @@ from django.utils.translation import gettext_lazy as _
 
 from exchanges.models import Candle
 from strategies import trade_defaults
-from strategies.backtest import MAX_CASH, BacktestSettings
 from strategies.models import StrategyConfig
 from strategies.registry import STRATEGIES, InvalidParameters, build_strategy, strategy_choices
 from strategies.strategy import Strategy
@@ -136,8 +135,7 @@ class BacktestForm(forms.Form):
                           help_text=_("Last day (UTC), included; empty = to the last stored candle."),
                           widget=forms.DateInput(attrs={"type": "date"}))
     cash = forms.FloatField(label=_("Cash"), initial=float(trade_defaults.STARTING_BALANCE), min_value=0.01,
-                            max_value=MAX_CASH,
-                            help_text=_("Starting cash in the quote currency."))
+                            max_value=trade_defaults.MAX_CASH, help_text=_("Starting cash in the quote currency."))
     # Percentages, as on the bot form, with a new bot's defaults: a default backtest describes a default bot.
     fee = PercentField(label=_("Fee per side (%)"), max_percent=50, decimal_places=3, initial=trade_defaults.FEE,
                        # xgettext:no-python-format
@@ -184,6 +182,8 @@ class BacktestForm(forms.Form):
         if start and end and start > end:
             self.add_error("end", _("The last day is before the first day."))
         if all(cleaned.get(name) is not None for name in self.SETTINGS):
+            from strategies.backtest import BacktestSettings
+
             for name, message in BacktestSettings.errors({k: float(cleaned[k]) for k in self.SETTINGS}).items():
                 self.add_error(name, message.capitalize() + ".")
         key = cleaned.get("series")
@@ -218,5 +218,7 @@ class BacktestForm(forms.Form):
 
     SETTINGS = ("cash", "fee", "slippage", "stake", "stop_loss", "take_profit", "trailing_stop")
 
-    def settings(self) -> BacktestSettings:
+    def settings(self) -> "BacktestSettings":  # noqa: F821
+        from strategies.backtest import BacktestSettings
+
         return BacktestSettings(**{name: float(self.cleaned_data[name]) for name in self.SETTINGS})

@@ -8,9 +8,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
-from strategies import charts
 from strategies.csv_download import csv_response
 from strategies.models import Backtest
+from tradingbot.lazy_import import lazy_module
+
+charts = lazy_module("strategies.charts")  # numpy and pandas: imported by the first chart, not at start-up
 
 COMPARE_MAX = 8
 SERIES_COLOURS = ["#3fb6ff", "#f0b429", "#c678dd", "#26a269", "#e5534b", "#56d4dd", "#ff8c42", "#a0a0a0"]

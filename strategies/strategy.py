@@ -1,12 +1,16 @@
 """The strategy interface shared by backtests and live bots: typed parameters, vectorised signals and
 the last candle's decision, both computed by one code path."""
 
+from __future__ import annotations  # the annotations name numpy and pandas, imported on first use
+
 import inspect
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-import numpy as np
-import pandas as pd
+from tradingbot.lazy_import import lazy_module
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 BUY, SELL, HOLD = 1, -1, 0
 SIGNAL_NAMES = {BUY: "BUY", SELL: "SELL", HOLD: "HOLD"}

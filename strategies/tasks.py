@@ -7,7 +7,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from exchanges.candles import load_candles, timeframe_seconds
-from strategies.backtest import BacktestSettings, backtest_strategy
+from metrics import instruments
 from strategies.charts import build_level, downsample_ohlc, downsample_series
 from strategies.models import Backtest, BacktestChart
 from strategies.registry import build_strategy
@@ -46,6 +46,8 @@ def run_backtest_job(backtest_id: int) -> str:
     if not claimed:
         return "not queued (already run, or deleted)"
     backtest = Backtest.objects.get(pk=backtest_id)
+    from strategies.backtest import BacktestSettings, backtest_strategy  # numba: not when Django starts
+
     try:
         strategy = build_strategy(backtest.strategy, backtest.params)
         settings = BacktestSettings(**backtest.settings)
@@ -54,7 +56,8 @@ def run_backtest_job(backtest_id: int) -> str:
             raise ValueError(f"no stored candles for {backtest.exchange} {backtest.symbol} {backtest.timeframe} "
                              "in that range any more")
         _progress(backtest_id, 40)
-        result = backtest_strategy(strategy, candles, settings)
+        with instruments.backtest_run(backtest.strategy):
+            result = backtest_strategy(strategy, candles, settings)
         _progress(backtest_id, 80)
         with transaction.atomic():
             store_chart(backtest, candles, result.equity)

@@ -12,3 +12,9 @@ MAX_POSITION = Decimal("0.10")
 STOP_LOSS = Decimal("0.02")
 TAKE_PROFIT = Decimal("0.06")
 TRAILING_STOP = Decimal("0")
+# The largest starting cash (strategies.backtest.MAX_CASH, here for the forms: they must not import the numba
+# backtester when Django starts).
+MAX_CASH = 1e12
+# Optimisation runs (strategies.optimize): the seed a search starts from, and the most trials one may ask for.
+DEFAULT_SEED = 42
+MAX_TRIALS = 100_000

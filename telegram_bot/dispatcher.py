@@ -30,7 +30,7 @@ def parse_command(text: str) -> tuple[str | None, str]:
 
 
 def link_first() -> str:
-    return _("Link your account first: on the platform open Settings, choose \u201cLink Telegram\u201d and open the "
+    return _("Link your account first: on the platform open Settings, choose “Link Telegram” and open the "
              "link it gives you.")
 
 

@@ -12,10 +12,14 @@ os.environ.setdefault("FAST_PASSWORD_HASHING", "1")
 # One cache folder per test run (login throttling, worker heartbeat), so parallel runs do not meet.
 _CACHE_DIR = _VAR / f"test-cache-{os.getpid()}"
 os.environ.setdefault("CACHE_DIR", str(_CACHE_DIR))
+# And one Prometheus multiprocess folder per run (metrics.process), shared with the processes the tests start.
+_METRICS_DIR = _VAR / f"test-prometheus-{os.getpid()}"
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_METRICS_DIR))
 
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_CACHE_DIR, ignore_errors=True)
+    shutil.rmtree(_METRICS_DIR, ignore_errors=True)
     # SQLite in WAL mode leaves these beside the test database pytest-django deletes.
     for leftover in _VAR.glob(f"test-db-{os.getpid()}.sqlite3*"):
         leftover.unlink(missing_ok=True)

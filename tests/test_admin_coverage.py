@@ -5,7 +5,8 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
 
-OUR_APPS = ("accounts", "exchanges", "strategies", "bots", "commands", "assistant", "telegram_bot", "notify")
+OUR_APPS = ("accounts", "exchanges", "strategies", "bots", "commands", "assistant", "telegram_bot", "notify", "api",
+            "research")
 
 
 def our_models():

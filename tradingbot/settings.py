@@ -118,6 +118,10 @@ INSTALLED_APPS = [
     "telegram_bot",
     "notify",
     "commands",  # the command service behind every door: orders, closes, cancels, alerts, bot changes
+    "metrics",  # /metrics for Prometheus (off unless METRICS_TOKEN or METRICS_ALLOW is set)
+    "ninja",  # django-ninja's bundled Swagger UI (static files and template: no CDN)
+    "api",  # the REST API (/api/v1/), its tokens, and webhook alerts (issue 14)
+    "research",  # parameter sweeps, searches and walk-forward runs (issue 15)
 ]
 
 MIDDLEWARE = [
@@ -130,6 +134,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A bearer token on the seed's JSON paths (/bot/start, ...): the token's user, no CSRF (api.middleware).
+    "api.middleware.SeedPathTokenMiddleware",
     "accounts.language.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -431,3 +437,53 @@ if REDIS_URL:
         "socket_keepalive": True,
         "health_check_interval": 30,
     }]
+
+# --- Metrics and monitoring (issue 17) ---
+# GET /metrics (Prometheus text format) is off (404) unless one of these is set: METRICS_TOKEN (the scrape sends
+# "Authorization: Bearer <token>") and/or METRICS_ALLOW (addresses or networks, e.g. 127.0.0.1,10.0.0.0/8, matched
+# against REMOTE_ADDR). With both, both must hold. PROMETHEUS_MULTIPROC_DIR (default DATA_DIR/prometheus) is read
+# by metrics.process, not here: the client must see it before its first import.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+register_secret(METRICS_TOKEN)
+METRICS_ALLOW = env_list("METRICS_ALLOW")
+for _network in METRICS_ALLOW:
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"METRICS_ALLOW: {_network!r} is not an address or a network (10.0.0.0/8)")
+
+# LOG_FORMAT=json: one JSON object per line (tradingbot.log_format), the same redaction filters first.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower() or "plain"
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+LOGGING["formatters"]["json"] = {"()": "tradingbot.log_format.JsonFormatter"}
+if LOG_FORMAT == "json":
+    LOGGING["handlers"]["console"]["formatter"] = "json"
+# --- REST API and webhooks (api, issue 14) ---
+def _api_number(name: str, default: str) -> int:
+    try:
+        value = int(os.environ.get(name, default))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number")
+    if value < 0:
+        raise ImproperlyConfigured(f"{name} must be 0 or more")
+    return value
+
+
+API_RATE_LIMIT = _api_number("API_RATE_LIMIT", "120")  # requests per token (or session user) per window; 0: off
+API_RATE_WINDOW_SECONDS = _api_number("API_RATE_WINDOW_SECONDS", "60") or 60
+API_MAX_PAGE_LIMIT = _api_number("API_MAX_PAGE_LIMIT", "200") or 200
+API_MAX_TOKENS_PER_USER = _api_number("API_MAX_TOKENS_PER_USER", "20") or 20
+WEBHOOK_MAX_BODY_BYTES = _api_number("WEBHOOK_MAX_BODY_BYTES", "4096") or 4096
+WEBHOOK_DUPLICATE_WINDOW_SECONDS = _api_number("WEBHOOK_DUPLICATE_WINDOW_SECONDS", "60")
+# Refused alerts (unknown id, wrong secret, ...) per source address per minute; then 429, not audited. 0: off.
+WEBHOOK_REFUSALS_PER_MINUTE = _api_number("WEBHOOK_REFUSALS_PER_MINUTE", "60")
+# Source addresses or networks allowed to send alerts, comma-separated; empty: any. "tradingview" stands for
+# TradingView's published alert addresses (api.webhooks.TRADINGVIEW_IPS).
+WEBHOOK_ALLOWED_IPS = [
+    address for item in os.environ.get("WEBHOOK_ALLOWED_IPS", "").split(",") if item.strip()
+    for address in (("52.89.214.238", "34.212.75.30", "54.218.53.128", "52.32.178.7")
+                    if item.strip().lower() == "tradingview" else (item.strip(),))
+]

@@ -32,6 +32,7 @@ from exchanges.errors import (
     OrderRefused,
     TemporaryExchangeError,
 )
+from metrics import instruments
 from tradingbot.log_redaction import redact
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ class CcxtClient(ExchangeClient):
                 account.exchange_id, api_key=reveal(account.api_key), secret=reveal(account.api_secret),
                 password=reveal(account.passphrase), sandbox=account.mode == account.Mode.TESTNET, timeout=timeout,
             )
-        self.exchange = exchange
+        self.exchange = instruments.instrument_exchange(exchange)
 
     # --- the error edge ---
 
@@ -244,7 +245,8 @@ class CcxtClient(ExchangeClient):
             except ccxt.NetworkError as exc:
                 # Sent, but no answer: the order may exist. Only the exchange saying "no such order" lets
                 # us send it again (Binance refuses a duplicate client id only while the first is open).
-                log.warning("%s: no answer (%s); looking it up by client order id", what, exc.__class__.__name__)
+                log.warning("%s: no answer (%s); looking it up by client order id", what, exc.__class__.__name__,
+                            extra={"client_order_id": client_order_id})
                 last_error = exc
                 found = self._lookup(symbol, client_order_id)
                 if found is not None:

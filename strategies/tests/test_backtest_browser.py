@@ -26,11 +26,11 @@ def test_create_strategy_and_run_a_backtest(web_server, worker, page):  # noqa: 
     page.select_option("#id_strategy", "rsi_cross")
     page.wait_for_selector("#id_param_rsi_period")
     page.fill("#id_param_rsi_period", "1")
-    page.click("button[type=submit]")
+    page.click("main form button[type=submit]")
     assert "greater than or equal to 2" in page.inner_text("#config-form")
     assert not StrategyConfig.objects.exists()
     page.fill("#id_param_rsi_period", "14")
-    page.click("button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_url(f"{web_server.url}/strategies/")
     assert "My RSI" in page.inner_text("#configs")
 
@@ -42,7 +42,7 @@ def test_create_strategy_and_run_a_backtest(web_server, worker, page):  # noqa: 
     page.fill("#id_stake", "100")
     page.fill("#id_stop_loss", "0")
     page.fill("#id_take_profit", "0")
-    page.click("button[type=submit]")
+    page.click("main form button[type=submit]")
     # The detail page shows the progress fragment until the worker finishes, then reloads with the result.
     page.wait_for_url(f"{web_server.url}/strategies/backtests/*/")
     page.wait_for_selector("#metrics", timeout=60_000)

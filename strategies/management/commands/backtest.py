@@ -8,6 +8,7 @@ import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
 from exchanges.candles import CandleFileError, load_candles, read_candle_file, series_name_problem
+from metrics import instruments
 from strategies.backtest import BacktestSettings, backtest_strategy
 from strategies.registry import STRATEGIES, InvalidParameters, build_strategy
 
@@ -78,7 +79,8 @@ class Command(BaseCommand):
         except ValueError as exc:
             fail(f"bad settings: {str(exc).replace('_', '-')}")
         candles, source = self.candles(options)
-        result = backtest_strategy(strategy, candles, settings)
+        with instruments.backtest_run(strategy.name):
+            result = backtest_strategy(strategy, candles, settings)
         if options["json"]:
             self.stdout.write(json.dumps({"metrics": result.metrics, "trades": result.trades}))
         else:

@@ -214,10 +214,12 @@ def _fire(alert: PriceAlert, last: Decimal) -> None:
     from commands.notifications import notify
 
     quote = alert.symbol.split("/")[1]
-    # The worker knows no user's language: stored in the default one.
-    message = _("%(symbol)s %(direction)s %(price)s: now %(last)s on %(source)s.") % {
-        "symbol": alert.symbol, "direction": _("went above") if alert.direction == "above" else _("went below"),
-        "price": show_price(alert.price, quote), "last": show_price(last, quote), "source": source_label(alert)}
+    # The worker knows no user's language: stored in the default one, shown translated (tradingbot.stored_text),
+    # which needs one whole sentence per direction (a lone "went above" would not be found again in the text).
+    template = (_("%(symbol)s went above %(price)s: now %(last)s on %(source)s.") if alert.direction == "above"
+                else _("%(symbol)s went below %(price)s: now %(last)s on %(source)s."))
+    message = template % {"symbol": alert.symbol, "price": show_price(alert.price, quote),
+                          "last": show_price(last, quote), "source": source_label(alert)}
     if alert.note:
         message += f" {alert.note}"
     notify(alert.owner, "alert_fired", message, result={"alert_id": alert.pk, "price": str(last)},

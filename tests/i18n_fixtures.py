@@ -22,6 +22,8 @@ THAI = {
     "Dashboard": "แดชบอร์ด",
     "Equity": "มูลค่าพอร์ต",
     "Log in": "เข้าสู่ระบบ",
+    "%(symbol)s went above %(price)s: now %(last)s on %(source)s.":
+        "%(symbol)s ขึ้นเหนือ %(price)s: ตอนนี้ %(last)s บน %(source)s",
     "Reset your password on %(site_name)s": "ตั้งรหัสผ่านใหม่บน %(site_name)s",
 }
 

@@ -228,6 +228,9 @@ def test_stored_texts_translate_by_their_msgid(thai):
         # Sentences joined into one text, each translated.
         assert shown("Started by web (bob). The halt ended: the bot may open positions again.") == (
             "เริ่มโดย web (bob) สิ้นสุดการหยุดพัก: บอทเปิดสถานะได้อีกครั้ง")
+        # A fired alert, as the worker stores it (English), with the user's note after it.
+        assert shown("BTC/USDT went above 70,000.00 USDT: now 70,100.00 USDT on Binance (live). Take profit?") == (
+            "BTC/USDT ขึ้นเหนือ 70,000.00 USDT: ตอนนี้ 70,100.00 USDT บน Binance (live) Take profit?")
         # Unknown text: as stored.
         assert shown("Something the catalogue never saw.") == "Something the catalogue never saw."
         assert shown("") == ""

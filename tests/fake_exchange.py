@@ -4,12 +4,18 @@
     fake.url, fake.api_key, fake.api_secret
     fake.set_price("BTC/USDT", "20000", spread="0.0002", volume="1000")
     fake.inject("timeout" | "429" | "5xx" | "auth" | "insufficient" | "partial_fill", times=1)
+    fake.inject("502")      # the next order is accepted, and the answer is a proxy's 502
+    fake.inject("hidden")   # the next order is accepted but lookups do not show it for fake.hidden_for seconds
+    fake.ban(seconds)       # every request gets 418 "IP banned until ..." (with Retry-After) until then
+    fake.duplicates = "allow"  # a repeated newClientOrderId makes a second order (as some exchanges do)
+    fake.fee_in_base = True    # a BUY's commission is taken from the bought coin (Binance without BNB)
     fake.orders (list of dicts), fake.balances ({asset: {"free": Decimal, "locked": Decimal}})
     fake.stop()
 
 It serves HTTP from a thread, so a separate worker process can talk to it (CCXT_URL_OVERRIDES env) while
 the test inspects it. Order creation is idempotent on newClientOrderId as on Binance ("Duplicate order sent").
-Commissions are charged in the quote asset (fee rate `fake.fee`), which keeps the arithmetic of tests simple.
+Commissions are charged in the quote asset (fee rate `fake.fee`), which keeps the arithmetic of tests simple,
+unless fee_in_base is set. 429 and 418 answers carry a Retry-After header (`fake.retry_after` seconds for 429).
 """
 
 import csv
@@ -26,8 +32,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "exchanges" / "data"
-FAULTS = ("timeout", "429", "5xx", "auth", "insufficient", "partial_fill")
-ORDER_FAULTS = ("timeout", "insufficient", "partial_fill")  # these wait for the next order creation
+FAULTS = ("timeout", "429", "5xx", "auth", "insufficient", "partial_fill", "502", "hidden")
+ORDER_FAULTS = ("timeout", "insufficient", "partial_fill", "502")  # these wait for the next order creation
 INTERVAL_MS = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "4h": 14_400_000, "1d": 86_400_000}
 Q8 = Decimal("0.00000001")
 
@@ -46,6 +52,11 @@ class FakeExchange:
         self.api_secret = api_secret
         self.fee = Decimal("0.001")
         self.timeout_delay = 2.0  # seconds the "timeout" fault holds the answer (longer than the client waits)
+        self.hidden_for = 5.0  # seconds a "hidden" order stays invisible to lookups
+        self.retry_after = 2  # the Retry-After of a 429
+        self.banned_until = 0.0  # time.time() until which every request gets 418
+        self.duplicates = "refuse"
+        self.fee_in_base = False
         self.markets = {"BTC/USDT": ("BTC", "USDT"), "ETH/USDT": ("ETH", "USDT"), "ETH/BTC": ("ETH", "BTC")}
         self.prices: dict[str, dict] = {}
         self.balances = {
@@ -94,6 +105,10 @@ class FakeExchange:
         with self.lock:
             self.faults.append([fault, times])
 
+    def ban(self, seconds: float) -> None:
+        with self.lock:
+            self.banned_until = time.time() + seconds
+
     def set_price(self, symbol: str, price, spread="0.0002", volume="1000") -> None:
         with self.lock:
             self.prices[market_id(symbol)] = {
@@ -129,6 +144,10 @@ class FakeExchange:
     def handle(self, method: str, path: str, params: dict, headers, signed_payload: str | None):
         """Returns (status, body object, delay seconds before answering)."""
         self.requests.append((method, path, params))
+        if time.time() < self.banned_until:
+            until_ms = int(self.banned_until * 1000)
+            return 418, {"code": -1003, "msg": f"Way too many requests; IP(127.0.0.1) banned until {until_ms}. "
+                         "Please use the websocket for live updates to avoid bans."}, 0
         fault = self._take_fault(("429", "5xx", "auth"))
         if fault == "429":
             return 429, {"code": -1003, "msg": "Too many requests; current limit is 1200 request weight."}, 0
@@ -245,12 +264,13 @@ class FakeExchange:
         client_id = params.get("newClientOrderId") or f"fake-{self._next_id}"
         if symbol not in self.prices:
             return 400, {"code": -1121, "msg": "Invalid symbol."}, 0
-        if any(o["clientOrderId"] == client_id for o in self.orders):
+        if self.duplicates == "refuse" and any(o["clientOrderId"] == client_id for o in self.orders):
             return 400, {"code": -2010, "msg": "Duplicate order sent."}, 0
         side, kind = params.get("side"), params.get("type")
         if side not in ("BUY", "SELL") or kind not in ("MARKET", "LIMIT"):
             return 400, {"code": -1116, "msg": "Invalid orderType."}, 0
         fault = self._take_fault(ORDER_FAULTS)
+        hidden = self._take_fault(("hidden",))
         if fault == "insufficient":
             return 400, {"code": -2010, "msg": "Account has insufficient balance for requested action."}, 0
         base, quote = next(v for k, v in self.markets.items() if market_id(k) == symbol)
@@ -277,6 +297,7 @@ class FakeExchange:
             "type": kind, "side": side, "stopPrice": fmt(0), "icebergQty": fmt(0), "time": now, "updateTime": now,
             "isWorking": True, "workingTime": now, "origQuoteOrderQty": fmt(params.get("quoteOrderQty", 0)),
             "selfTradePreventionMode": "NONE", "_base": base, "_quote": quote, "_fills": [], "_locked": Decimal(0),
+            "_visible_at": time.time() + (self.hidden_for if hidden else 0),
         }
         self.orders.append(order)
         fill_qty = qty / 2 if fault == "partial_fill" else qty
@@ -291,6 +312,8 @@ class FakeExchange:
             crosses = (side == "BUY" and last <= price) or (side == "SELL" and last >= price)
             if crosses or fault == "partial_fill":
                 self._fill(order, fill_qty.quantize(Q8, ROUND_DOWN), price)
+        if fault == "502":
+            return 502, "<html><body><h1>502 Bad Gateway</h1></body></html>", 0
         body = {k: v for k, v in order.items() if not k.startswith("_")}
         body["transactTime"] = now
         body["fills"] = order["_fills"]
@@ -300,7 +323,15 @@ class FakeExchange:
         base, quote = order["_base"], order["_quote"]
         cost = qty * price
         commission = (cost * self.fee).quantize(Q8)
-        if order["side"] == "BUY":
+        commission_asset = quote
+        if order["side"] == "BUY" and self.fee_in_base:
+            commission, commission_asset = (qty * self.fee).quantize(Q8), base
+            from_locked = min(order["_locked"], cost)
+            self._balance(quote)["locked"] -= from_locked
+            order["_locked"] -= from_locked
+            self._balance(quote)["free"] -= cost - from_locked
+            self._balance(base)["free"] += qty - commission
+        elif order["side"] == "BUY":
             paid = cost + commission
             from_locked = min(order["_locked"], paid)
             self._balance(quote)["locked"] -= from_locked
@@ -320,7 +351,7 @@ class FakeExchange:
         order["updateTime"] = int(time.time() * 1000)
         self._next_id += 1
         order["_fills"].append({"price": fmt(price), "qty": fmt(qty), "commission": fmt(commission),
-                                "commissionAsset": quote, "tradeId": self._next_id})
+                                "commissionAsset": commission_asset, "tradeId": self._next_id})
         if order["status"] == "FILLED" and order["_locked"] > 0:
             asset = quote if order["side"] == "BUY" else base
             self._balance(asset)["locked"] -= order["_locked"]
@@ -339,7 +370,7 @@ class FakeExchange:
                 self._fill(order, Decimal(order["origQty"]) - Decimal(order["executedQty"]), price)
 
     def _find(self, params) -> dict | None:
-        for order in self.orders:
+        for order in self._visible():
             if order["symbol"] != params.get("symbol"):
                 continue
             if "origClientOrderId" in params and order["clientOrderId"] == params["origClientOrderId"]:
@@ -369,9 +400,14 @@ class FakeExchange:
         body["transactTime"] = int(time.time() * 1000)
         return 200, body, 0
 
+    def _visible(self) -> list[dict]:
+        """The orders a lookup shows (an accepted "hidden" order only after fake.hidden_for seconds)."""
+        now = time.time()
+        return [o for o in self.orders if o["_visible_at"] <= now]
+
     def _my_trades(self, params):
         trades = []
-        for order in self.orders:
+        for order in self._visible():
             if order["symbol"] != params.get("symbol"):
                 continue
             if "orderId" in params and str(order["orderId"]) != str(params["orderId"]):
@@ -389,7 +425,7 @@ class FakeExchange:
 
     def _open_orders(self, params):
         return 200, [
-            {k: v for k, v in o.items() if not k.startswith("_")} for o in self.orders
+            {k: v for k, v in o.items() if not k.startswith("_")} for o in self._visible()
             if o["status"] in ("NEW", "PARTIALLY_FILLED") and o["symbol"] == params.get("symbol", o["symbol"])
         ], 0
 
@@ -418,11 +454,18 @@ def _handler_for(fake: FakeExchange):
             status, payload, delay = fake.handle(method, parts.path, params, self.headers, signed_payload)
             if delay:
                 time.sleep(delay)
+            extra = {}
+            if status == 429:
+                extra["Retry-After"] = str(fake.retry_after)
+            elif status == 418:
+                extra["Retry-After"] = str(max(1, int(fake.banned_until - time.time()) + 1))
             data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json" if not isinstance(payload, str) else "text/plain")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):

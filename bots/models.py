@@ -213,6 +213,7 @@ class Order(models.Model):
         CANCELED = "canceled", "Canceled"
         REJECTED = "rejected", "Rejected"
         EXPIRED = "expired", "Expired"
+        LOST = "lost", "Lost (sent, never known to the exchange)"
 
     UNSETTLED = (Status.PENDING, Status.UNKNOWN)
 
@@ -236,6 +237,9 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     exchange_time = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was last sent (none: never sent); an unknown order is looked up "
+                                         "for the exchange's lookup window from then.")
 
     objects = BookQuerySet.as_manager()
 
@@ -255,6 +259,10 @@ class Fill(models.Model):
     amount = models.DecimalField(max_digits=36, decimal_places=16)
     price = models.DecimalField(max_digits=36, decimal_places=16)
     fee = models.DecimalField(max_digits=36, decimal_places=16, default=Decimal("0"))
+    base_fee = models.DecimalField(
+        max_digits=36, decimal_places=16, default=Decimal("0"),
+        help_text="Fee taken from the bought coin (base currency), so less is held than bought; `fee` is its "
+                  "value in the quote currency.")
     time = models.DateTimeField()
 
     objects = BookQuerySet.as_manager()
@@ -289,6 +297,9 @@ class Position(models.Model):
     exit_price = models.DecimalField(max_digits=36, decimal_places=16, null=True, blank=True)
     exit_reason = models.CharField(max_length=50, blank=True, default="")
     realised_pnl = models.DecimalField(max_digits=36, decimal_places=16, default=Decimal("0"))
+    dust = models.DecimalField(
+        max_digits=36, decimal_places=16, default=Decimal("0"),
+        help_text="Base currency left below the market's amount step when the position closed (cannot be sold).")
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
 

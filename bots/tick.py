@@ -16,10 +16,18 @@ from decimal import ROUND_DOWN, Decimal
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from bots import entries, ledger, risk, scheduler
+from bots import entries, ledger, orders, risk, scheduler
 from bots.crashpoints import crashpoint
 from bots.models import Bot, BotEvent, Order, Position
-from exchanges.errors import AuthenticationFailed, ExchangeError, OrderNotFound, OrderRefused, TemporaryExchangeError
+from exchanges.errors import (
+    AuthenticationFailed,
+    ExchangeError,
+    OrderNotFound,
+    OrderOutcomeUnknown,
+    OrderRefused,
+    RateLimited,
+    TemporaryExchangeError,
+)
 from tradingbot.log_redaction import redact
 
 log = logging.getLogger(__name__)
@@ -29,6 +37,14 @@ BRACKET_TAG = "p"  # client order id suffix of the protective (stop-loss/take-pr
 
 class PermanentTickError(Exception):
     """Something the next candle will not fix (bad settings, no such market): the bot goes to `error`."""
+
+
+class OrdersUnsettled(OrderOutcomeUnknown):
+    """An order of this bot is still of unknown outcome: the tick stops before deciding anything."""
+
+
+# While an order's outcome is unknown the bot is ticked again this soon (not a candle later) to look it up.
+SETTLE_RETRY = 5.0
 
 
 @dataclass
@@ -137,6 +153,19 @@ def tick_bot(bot_id: int, lease: datetime | None = None) -> TickResult:
     try:
         client = client_for_bot(bot)
         next_due = _tick(bot, client, result)
+    except OrderOutcomeUnknown as exc:
+        # Sent, and the exchange has not said what became of it: ask again in a few seconds; nothing else
+        # is sent meanwhile (settle_unknown_orders runs first on every tick).
+        result.outcome = "retry"
+        if not isinstance(exc, OrdersUnsettled):
+            _event(bot, BotEvent.Kind.ERROR, f"Order outcome unknown, looking it up: {exc}",
+                   {"error": str(exc), "temporary": True})
+        next_due = timezone.now() + timedelta(seconds=SETTLE_RETRY)
+    except RateLimited as exc:
+        result.outcome = "retry"
+        _event(bot, BotEvent.Kind.ERROR, f"The exchange asked us to wait: {exc}. The bot resumes by itself then.",
+               {"error": str(exc), "temporary": True, "paused_until": exc.until})
+        next_due = max(_next_due(bot, client, retry=True), exc.until)
     except TemporaryExchangeError as exc:
         result.outcome = "retry"
         _event(bot, BotEvent.Kind.ERROR, f"Temporary exchange error, trying again next candle: {exc}",
@@ -255,7 +284,7 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
     decision = strategy.execute(candles)
     result.signal = decision["signal"]
 
-    position = ledger.open_position(bot)
+    position = drop_dust(bot, client, ledger.open_position(bot))
     limits = risk.RiskLimits.from_bot(bot)
     state = _risk_state(bot, limits, exchange_now, close, position)
     _apply_halts(bot, client, limits, state, candle_at, position, result)
@@ -266,7 +295,8 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
                exchange_time=exchange_now)
     if result.orders:
         position = ledger.open_position(bot)
-    if position is not None and bot.mode == Bot.Mode.LIVE:
+    if position is not None and not client.capabilities.simulated:
+        # No bracket on this exchange (yet): the tick checks the stop-loss/take-profit on each closed candle.
         reason = live_protective_exit(limits, position, candles)
         if reason:
             exit_position(bot, client, position, candle_at, reason, result)
@@ -401,7 +431,7 @@ def _quantize_down(amount: Decimal, step: Decimal | None) -> Decimal:
 
 def enter(bot: Bot, client, candle_at: datetime, review: risk.Decision, close: Decimal, result: TickResult):
     """Buy with `review.cash` of quote currency, then protect the position."""
-    if bot.mode == Bot.Mode.LIVE:
+    if not client.capabilities.simulated:
         # A whole number of the market's amount steps, so the exit can sell exactly what was bought.
         fee = Decimal("0.001")
         step = _amount_step(client, bot)
@@ -454,23 +484,9 @@ def _amount_step(client, bot: Bot) -> Decimal | None:
 
 
 def send(bot: Bot, client, order: Order, params: dict | None = None) -> Order:
-    """Send a recorded order. If we cannot know whether it reached the exchange, it is `unknown` and the
-    next tick asks the exchange before doing anything else."""
-    crashpoint("before_order_sent")
-    try:
-        answer = client.create_order(order.symbol, order.side, order.type, order.amount, order.price,
-                                     client_order_id=order.client_order_id, stop_price=None, params=params)
-    except TemporaryExchangeError as exc:
-        Order.objects.filter(pk=order.pk).update(status=Order.Status.UNKNOWN, error=str(exc)[:500])
-        raise
-    except OrderRefused as exc:
-        Order.objects.filter(pk=order.pk).update(status=Order.Status.REJECTED, error=exc.reason[:500])
-        _event(bot, BotEvent.Kind.ERROR, f"Order {order.client_order_id} refused by the exchange: {exc.reason}",
-               {"client_order_id": order.client_order_id, "reason": exc.reason})
-        raise
-    crashpoint("after_order_sent")
-    ledger.apply_result(order, answer)
-    crashpoint("after_order_recorded")
+    """Send a recorded order (bots.orders.send): an unknown outcome leaves it `unknown` and the next tick,
+    a few seconds later, asks the exchange before doing anything else."""
+    orders.send(order, client, params=params)
     return order
 
 
@@ -479,7 +495,7 @@ def protect(bot: Bot, client, entry: Order, candle_at: datetime) -> None:
     live bot's protective exit is checked by the tick itself against each closed candle)."""
     limits = risk.RiskLimits.from_bot(bot)
     levels = risk.protective_levels(limits, entry.average or Decimal("0"))
-    if bot.mode == Bot.Mode.LIVE or not (levels["stop_loss"] or levels["take_profit"] or levels["trailing"]):
+    if not client.capabilities.simulated or not (levels["stop_loss"] or levels["take_profit"] or levels["trailing"]):
         return
     position = ledger.open_position(bot)
     if position is None:
@@ -516,10 +532,18 @@ def exit_position(bot: Bot, client, position: Position, candle_at: datetime, rea
         if position.status != Position.Status.OPEN:
             return
     amount = position.quantity
-    if bot.mode != Bot.Mode.LIVE:
+    held = client.fetch_balance().get(bot.symbol.split("/")[0])
+    if client.capabilities.simulated:
         # The bot's own simulated wallet holds exactly the position; the ledger's 12 decimals may round up.
-        held = client.fetch_balance().get(bot.symbol.split("/")[0])
         amount = min(amount, held.free) if held is not None else amount
+    else:
+        # Sell what is there (a fee taken from the bought coin leaves less than was bought), in whole amount
+        # steps; what is left below one step is dust, recorded when the position closes.
+        step = _amount_step(client, bot)
+        amount = _quantize_down(min(amount, held.free) if held is not None else amount, step)
+        if amount <= 0:
+            ledger.close_as_dust(position)
+            return
     crashpoint("before_order_recorded")
     order, created = ledger.record_intent(bot, side="sell", amount=amount, candle_at=candle_at, reason=reason)
     if not created and not _may_send(order):
@@ -528,9 +552,23 @@ def exit_position(bot: Bot, client, position: Position, candle_at: datetime, rea
            {"client_order_id": order.client_order_id, "reason": reason})
     send(bot, client, order)
     result.orders.append(order.client_order_id)
+    if not client.capabilities.simulated:
+        drop_dust(bot, client, ledger.open_position(bot))
 
 
-NEVER_SENT = "Never reached the exchange"
+def drop_dust(bot: Bot, client, position: Position | None) -> Position | None:
+    """A live position smaller than one amount step cannot be sold: close it as dust (recorded on the
+    position and in an event) so that it blocks neither the next BUY nor a SELL. Returns what is left open."""
+    if position is None or client.capabilities.simulated:
+        return position
+    step = _amount_step(client, bot)
+    if step and position.quantity < step:
+        ledger.close_as_dust(position)
+        return None
+    return position
+
+
+NEVER_SENT = orders.NEVER_SENT
 
 
 def _may_send(order: Order) -> bool:
@@ -544,31 +582,29 @@ def _may_send(order: Order) -> bool:
 
 
 def settle_unknown_orders(bot: Bot, client) -> None:
-    """Orders recorded but not known to be acknowledged (a crash, a timeout): ask the exchange about each
-    before anything else happens. Not found means it never arrived: it is marked so, never re-sent late."""
-    for order in Order.objects.filter(bot=bot, status__in=Order.UNSETTLED):
-        try:
-            answer = client.fetch_order(order.symbol, client_order_id=order.client_order_id)
-        except OrderNotFound:
-            with transaction.atomic():
-                Order.objects.filter(pk=order.pk).update(
-                    status=Order.Status.CANCELED,
-                    error=f"{NEVER_SENT} (the tick stopped before sending it); never sent for a later candle.")
-                _event(bot, BotEvent.Kind.RECONCILE, f"Order {order.client_order_id} never reached the exchange: "
-                       "marked canceled.", {"client_order_id": order.client_order_id})
+    """Orders recorded but not known to be acknowledged (a crash, a timeout, an answer lost after the exchange
+    took it): ask the exchange about each before anything else happens (bots.orders.settle). While one is
+    still unknown the tick stops here (OrdersUnsettled): no other order is sent for the same intent."""
+    still_unknown = []
+    for order in orders.unsettled(bot):
+        outcome = orders.settle(order, client)
+        if outcome == orders.UNKNOWN:
+            still_unknown.append(order.client_order_id)
             continue
-        ledger.apply_result(order, answer)
-        _event(bot, BotEvent.Kind.RECONCILE, f"Order {order.client_order_id} found on the exchange: {answer.status}, "
-               f"filled {ledger.shown(answer.filled)}.", {"client_order_id": order.client_order_id,
-                                                         "status": answer.status, "filled": answer.filled})
-        if order.side == "buy" and answer.filled > 0 and order.type != "bracket":
-            protect(bot, client, Order.objects.get(pk=order.pk), order.candle_at)
+        if outcome != orders.SETTLED:
+            continue
+        order.refresh_from_db()
+        if order.side == "buy" and order.filled > 0 and order.type != "bracket":
+            protect(bot, client, order, order.candle_at)
+    if still_unknown:
+        raise OrdersUnsettled(f"order(s) {', '.join(still_unknown)} not shown by the exchange yet; asked again "
+                              f"in {SETTLE_RETRY:.0f} s, nothing else is sent meanwhile")
 
 
 def sync_protective_exit(bot: Bot, client) -> None:
     """Has the exchange executed the open position's stop-loss/take-profit since the last tick? And a
     position whose bracket never reached the exchange (a crash between entry and bracket) gets it now."""
-    if bot.mode == Bot.Mode.LIVE:
+    if not client.capabilities.simulated:
         return
     brackets = list(Order.objects.filter(bot=bot, type="bracket", status=Order.Status.OPEN))
     for order in brackets:

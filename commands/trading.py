@@ -195,6 +195,9 @@ def order_message(order: Order, base: str, quote: str) -> str:
         return _("Order placed: %(amount)s %(base)s at %(price)s, open (filled %(filled)s so far).") % values
     if order.status == Order.Status.CANCELED and order.error.startswith(execution.NEVER_SENT):
         return _("The order never reached the exchange; nothing was traded.")
+    if order.status == Order.Status.LOST:
+        return _("The exchange never showed this order after it was sent: it is marked lost and not sent again. "
+                 "Check the exchange account.")
     return _("The order ended %(status)s with %(filled)s %(base)s filled.") % {**values, "status": order.status}
 
 

@@ -142,6 +142,8 @@ class Bot(models.Model):
     needs_reconcile = models.BooleanField(
         default=True, help_text="Compare open orders and the position with the exchange before the next tick."
     )
+    reconciled_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last comparison of open orders, fills and balance with the exchange.")
     equity_peak = models.DecimalField(max_digits=24, decimal_places=8, null=True, blank=True)
     day_start_equity = models.DecimalField(max_digits=24, decimal_places=8, null=True, blank=True)
     day_start = models.DateField(null=True, blank=True)

@@ -78,9 +78,12 @@ def settle(order: Order, client, *, source: str = "worker", now=None) -> str:
         return _not_found(order, client, source, now)
     except TemporaryExchangeError:
         return UNKNOWN
+    changed = answer.status != order.status or answer.filled != order.filled
     ledger.apply_result(order, answer, source=source)
-    _event(order, BotEvent.Kind.RECONCILE, f"Order {order.client_order_id} found on the exchange: {answer.status}, "
-           f"filled {ledger.shown(answer.filled)}.", {"status": answer.status, "filled": answer.filled}, source=source)
+    if changed:
+            _event(order, BotEvent.Kind.RECONCILE, f"Order {order.client_order_id} found on the exchange: "
+               f"{answer.status}, filled {ledger.shown(answer.filled)}.",
+               {"status": answer.status, "filled": answer.filled}, source=source)
     return SETTLED
 
 
@@ -100,7 +103,7 @@ def _not_found(order: Order, client, source: str, now) -> str:
         return UNKNOWN
     seconds = int(waited.total_seconds())
     with transaction.atomic():
-        changed = Order.objects.filter(pk=order.pk, status__in=Order.UNSETTLED).update(
+        changed = Order.objects.filter(pk=order.pk, status__in=(*Order.UNSETTLED, Order.Status.OPEN)).update(
             status=Order.Status.LOST,
             error=f"Lost: the exchange has not known this order for {seconds} s since it was sent; not sent again.")
         if changed:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
@@ -107,7 +108,9 @@ def client_for_bot(bot: Bot):
 
     account = bot.exchange_account
     if bot.mode == Bot.Mode.LIVE:
-        return client_for(account, mode="testnet" if account.mode == account.Mode.TESTNET else "live")
+        # settings.BOT_EXCHANGE_CLIENT_OPTIONS: the ccxt client's retries, backoff and timeout for bots.
+        options = dict(getattr(settings, "BOT_EXCHANGE_CLIENT_OPTIONS", None) or {})
+        return client_for(account, mode="testnet" if account.mode == account.Mode.TESTNET else "live", **options)
     options = {"wallet_key": bot.wallet_key, "starting_balance": bot.starting_balance, "fee": float(bot.fee),
                "quote_currency": bot.symbol.split("/")[-1], "timeframe": bot.timeframe}
     if bot.mode == Bot.Mode.REPLAY:
@@ -251,7 +254,7 @@ def _next_due(bot: Bot, client, retry: bool = False) -> datetime | None:
 def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
     settle_unknown_orders(bot, client)
     sync_protective_exit(bot, client)
-    if bot.needs_reconcile:
+    if reconcile_due(bot, client):
         reconcile_with_exchange(bot, client)
     crashpoint("after_reconcile")
 
@@ -629,8 +632,13 @@ def sync_protective_exit(bot: Bot, client) -> None:
 
 
 def reconcile_with_exchange(bot: Bot, client) -> None:
-    """After a start or resume: orders of this bot open on the exchange but not in the ledger are
-    imported, and the position is compared with the exchange's balance (the exchange is the truth)."""
+    """On start and resume, and every RECONCILE_EVERY for a bot on a real exchange: the ledger against the
+    exchange's truth.
+    1. orders of this bot open on the exchange but not in the ledger are adopted (an event says so);
+    2. orders the ledger has open are asked for by client order id: a fill or cancel meanwhile is booked, one
+       the exchange does not know (after its lookup window) is marked lost with an alert;
+    3. the position against the balance: a simulated wallet is the bot's alone, the ledger follows it; on a
+       real account a position the balance cannot cover is flagged (event), never silently corrected."""
     prefix = ledger.client_order_prefix(bot.pk)
     known = set(Order.objects.filter(bot=bot).values_list("client_order_id", flat=True))
     imported = 0
@@ -639,9 +647,18 @@ def reconcile_with_exchange(bot: Bot, client) -> None:
         if cid.startswith(prefix) and cid not in known:
             order = Order.objects.create(bot=bot, client_order_id=cid, symbol=answer.symbol, side=answer.side,
                                          type=answer.type, amount=answer.amount or 0, candle_at=answer.timestamp
-                                         or timezone.now(), reason="imported", status=Order.Status.UNKNOWN)
+                                         or timezone.now(), reason="imported", status=Order.Status.UNKNOWN,
+                                         sent_at=answer.timestamp or timezone.now())
             ledger.apply_result(order, answer)
+            _event(bot, BotEvent.Kind.RECONCILE, f"Order {cid} found open on the exchange and not in the ledger: "
+                   "adopted.", {"client_order_id": cid, "adopted": True})
             imported += 1
+    if not client.capabilities.simulated:
+        for order in Order.objects.filter(bot=bot, status=Order.Status.OPEN):
+            if order.sent_at is None:
+                order.sent_at = order.updated_at
+            if orders.settle(order, client) == orders.LOST:
+                log.warning("bot %s: open order %s unknown to the exchange: lost", bot.pk, order.client_order_id)
     details = {"imported_orders": imported}
     base = bot.symbol.split("/")[0]
     balance = client.fetch_balance().get(base)
@@ -649,17 +666,31 @@ def reconcile_with_exchange(bot: Bot, client) -> None:
     position = ledger.open_position(bot)
     booked = position.quantity if position else Decimal("0")
     details.update({"exchange_quantity": held, "ledger_quantity": booked})
-    # A simulated wallet is the bot's alone: the ledger follows it both ways. A live account may hold more
-    # than this bot bought (other bots, the user's own coins), so only a shortfall is corrected there.
-    follows = abs(held - booked) > ledger.DUST if bot.mode != Bot.Mode.LIVE else booked - held > ledger.DUST
-    if follows:
+    now = timezone.now()
+    if client.capabilities.simulated and abs(held - booked) > ledger.DUST:
         _event(bot, BotEvent.Kind.RECONCILE,
                f"The exchange holds {ledger.shown(held)} {base}, the ledger {ledger.shown(booked)}: "
                "the ledger follows the exchange.", details)
         _correct_position(bot, position, held)
-    Bot.objects.filter(pk=bot.pk).update(needs_reconcile=False)
-    bot.needs_reconcile = False
+    elif not client.capabilities.simulated and booked - held > ledger.DUST:
+        # A live account may hold more than this bot bought (the user's own coins); less is a problem to show.
+        _event(bot, BotEvent.Kind.RECONCILE,
+               f"Position differs from the exchange: the ledger holds {ledger.shown(booked)} {base}, the account "
+               f"{ledger.shown(held)}. Not corrected: check the account (coins moved or sold outside the bot?) "
+               "and close or adjust the position.", {**details, "mismatch": True})
+    Bot.objects.filter(pk=bot.pk).update(needs_reconcile=False, reconciled_at=now)
+    bot.needs_reconcile, bot.reconciled_at = False, now
     _event(bot, BotEvent.Kind.RECONCILE, f"Reconciled with the exchange ({imported} orders imported).", details)
+
+
+def reconcile_due(bot: Bot, client, now: datetime | None = None) -> bool:
+    """On start/resume, and every RECONCILE_EVERY for a bot on a real exchange."""
+    if bot.needs_reconcile:
+        return True
+    if client.capabilities.simulated:
+        return False
+    every = timedelta(minutes=getattr(settings, "RECONCILE_EVERY_MINUTES", 15))
+    return bot.reconciled_at is None or (now or timezone.now()) - bot.reconciled_at >= every
 
 
 def _correct_position(bot: Bot, position: Position | None, held: Decimal) -> None:

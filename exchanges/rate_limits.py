@@ -20,6 +20,11 @@ _local: dict[str, tuple[datetime, str]] = {}
 _checked: dict[str, float] = {}
 
 
+def key_for(exchange_id: str, api_host: str) -> str:
+    """Pauses are per exchange and API host (live and testnet are limited separately)."""
+    return f"{exchange_id}:{api_host}"
+
+
 def _cache_key(key: str) -> str:
     return f"exchange-pause:{key}"
 

@@ -5,7 +5,9 @@
     fake.set_price("BTC/USDT", "20000", spread="0.0002", volume="1000")
     fake.inject("timeout" | "429" | "5xx" | "auth" | "insufficient" | "partial_fill", times=1)
     fake.inject("502")      # the next order is accepted, and the answer is a proxy's 502
+    fake.inject("unreachable")  # the next order creation gets a proxy's 502 and never reaches the exchange
     fake.inject("hidden")   # the next order is accepted but lookups do not show it for fake.hidden_for seconds
+    fake.reveal()           # ... or until this (with fake.hidden_for = math.inf)
     fake.ban(seconds)       # every request gets 418 "IP banned until ..." (with Retry-After) until then
     fake.duplicates = "allow"  # a repeated newClientOrderId makes a second order (as some exchanges do)
     fake.fee_in_base = True    # a BUY's commission is taken from the bought coin (Binance without BNB)
@@ -32,8 +34,9 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "exchanges" / "data"
-FAULTS = ("timeout", "429", "5xx", "auth", "insufficient", "partial_fill", "502", "hidden")
-ORDER_FAULTS = ("timeout", "insufficient", "partial_fill", "502")  # these wait for the next order creation
+FAULTS = ("timeout", "429", "5xx", "auth", "insufficient", "partial_fill", "502", "hidden", "unreachable")
+# These wait for the next order creation.
+ORDER_FAULTS = ("timeout", "insufficient", "partial_fill", "502", "unreachable")
 INTERVAL_MS = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "4h": 14_400_000, "1d": 86_400_000}
 Q8 = Decimal("0.00000001")
 
@@ -93,17 +96,35 @@ class FakeExchange:
         return f"http://{host}:{port}"
 
     def stop(self) -> None:
+        self.clear_pauses()
         if self.server:
             self.server.shutdown()
             self.server.server_close()
             self.thread.join(timeout=5)
             self.server = None
 
+    def clear_pauses(self) -> None:
+        """Forget the rate-limit pauses clients took from this server (a later server may get its port)."""
+        if self.server is None:
+            return
+        from urllib.parse import urlsplit
+
+        from exchanges import rate_limits
+
+        for exchange_id in ("binance",):
+            rate_limits.clear(rate_limits.key_for(exchange_id, urlsplit(self.url).netloc))
+
     def inject(self, fault: str, times: int = 1) -> None:
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; one of {FAULTS}")
         with self.lock:
             self.faults.append([fault, times])
+
+    def reveal(self) -> None:
+        """Hidden orders show from now on (a test's deterministic end of fake.hidden_for)."""
+        with self.lock:
+            for order in self.orders:
+                order["_visible_at"] = 0.0
 
     def ban(self, seconds: float) -> None:
         with self.lock:
@@ -273,6 +294,8 @@ class FakeExchange:
         hidden = self._take_fault(("hidden",))
         if fault == "insufficient":
             return 400, {"code": -2010, "msg": "Account has insufficient balance for requested action."}, 0
+        if fault == "unreachable":
+            return 502, "<html><body><h1>502 Bad Gateway</h1></body></html>", 0
         base, quote = next(v for k, v in self.markets.items() if market_id(k) == symbol)
         last = self.prices[symbol]["last"]
         price = Decimal(params["price"]) if kind == "LIMIT" else last

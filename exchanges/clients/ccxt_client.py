@@ -138,7 +138,7 @@ class CcxtClient(ExchangeClient):
             )
         self.exchange = exchange
         self.capabilities = for_exchange(self.exchange_id)
-        self.pause_key = f"{self.exchange_id}:{_api_host(exchange.urls.get('api'))}"
+        self.pause_key = rate_limits.key_for(self.exchange_id, _api_host(exchange.urls.get("api")))
 
     # --- the error edge ---
 

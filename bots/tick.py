@@ -34,6 +34,11 @@ from tradingbot.log_redaction import redact
 log = logging.getLogger(__name__)
 
 BRACKET_TAG = "p"  # client order id suffix of the protective (stop-loss/take-profit) exit of an entry
+STOP_TAG = "s"  # client order id suffix of a live position's stop-loss order on the exchange
+STOP_TYPES = ("stop_limit", "stop_market")
+PROTECTIVE_TYPES = ("bracket", *STOP_TYPES)
+# A stop-limit's limit sits this far below its stop price, so that it still fills in a fast fall.
+STOP_LIMIT_OFFSET = Decimal("0.005")
 
 
 class PermanentTickError(Exception):
@@ -394,7 +399,8 @@ def _risk_state(bot: Bot, limits: risk.RiskLimits, exchange_now: datetime, close
 
 def _with_entry_counts(bot: Bot, state: TickState, candle_at: datetime) -> TickState:
     """Orders of the last hour (protective exits not counted) and the owner's open positions."""
-    recent = Order.objects.filter(bot=bot, candle_at__gt=candle_at - timedelta(hours=1)).exclude(type="bracket")
+    recent = (Order.objects.filter(bot=bot, candle_at__gt=candle_at - timedelta(hours=1))
+              .exclude(type__in=PROTECTIVE_TYPES))
     return dataclasses.replace(
         state,
         orders_last_hour=recent.count(),
@@ -473,8 +479,8 @@ _markets: dict = {}
 MARKETS_TTL = 3600.0
 
 
-def _amount_step(client, bot: Bot) -> Decimal | None:
-    """The market's amount step, from markets loaded at most once an hour per process and exchange."""
+def _market(client, bot: Bot):
+    """The bot's market, from markets loaded at most once an hour per process and exchange."""
     key = bot.exchange_account.exchange_id
     loaded = _markets.get(key)
     if loaded is None or time.monotonic() - loaded[0] > MARKETS_TTL:
@@ -483,7 +489,11 @@ def _amount_step(client, bot: Bot) -> Decimal | None:
     market = loaded[1].get(bot.symbol)
     if market is None:
         raise PermanentTickError(f"{bot.exchange_account.exchange_id} has no market {bot.symbol}.")
-    return market.amount_step
+    return market
+
+
+def _amount_step(client, bot: Bot) -> Decimal | None:
+    return _market(client, bot).amount_step
 
 
 def send(bot: Bot, client, order: Order, params: dict | None = None) -> Order:
@@ -498,7 +508,10 @@ def protect(bot: Bot, client, entry: Order, candle_at: datetime) -> None:
     live bot's protective exit is checked by the tick itself against each closed candle)."""
     limits = risk.RiskLimits.from_bot(bot)
     levels = risk.protective_levels(limits, entry.average or Decimal("0"))
-    if not client.capabilities.simulated or not (levels["stop_loss"] or levels["take_profit"] or levels["trailing"]):
+    if not client.capabilities.simulated:
+        protect_on_exchange(bot, client, limits, candle_at)
+        return
+    if not (levels["stop_loss"] or levels["take_profit"] or levels["trailing"]):
         return
     position = ledger.open_position(bot)
     if position is None:
@@ -522,9 +535,85 @@ def protect(bot: Bot, client, entry: Order, candle_at: datetime) -> None:
     ledger.apply_result(order, answer)
 
 
+def protect_on_exchange(bot: Bot, client, limits: risk.RiskLimits, candle_at: datetime) -> None:
+    """A live position's stop-loss as an order on the exchange (stop-limit or stop-market, by the capability
+    table), so it stays protected while no worker runs. Where the exchange holds none, the tick checks the
+    stop-loss on each closed candle (live_protective_exit) and an event says so."""
+    if not limits.stop_loss_pct:
+        return
+    position = ledger.open_position(bot)
+    if position is None:
+        return  # never a stop for a closed position
+    kind = client.capabilities.protective_order_type
+    if kind not in STOP_TYPES:
+        if not BotEvent.objects.filter(bot=bot, data__candle_stop=True, time__gte=position.opened_at).exists():
+            _event(bot, BotEvent.Kind.ORDER, f"{bot.exchange_account.exchange_id} holds no stop-loss orders: the bot "
+                   "checks the stop-loss on each closed candle (it cannot act while no worker runs).",
+                   {"candle_stop": True})
+        return
+    if Order.objects.filter(bot=bot, type__in=STOP_TYPES, status__in=(Order.Status.OPEN, *Order.UNSETTLED)).exists():
+        return
+    market = _market(client, bot)
+    held = client.fetch_balance().get(bot.symbol.split("/")[0])
+    amount = _quantize_down(min(position.quantity, held.free) if held is not None else position.quantity,
+                            market.amount_step)
+    if amount <= 0:
+        return
+    stop = _quantize_down(position.average_entry * (1 - limits.stop_loss_pct), market.price_step)
+    limit = _quantize_down(stop * (1 - STOP_LIMIT_OFFSET), market.price_step) if kind == "stop_limit" else None
+    # A stop placed again (after a cancel on the exchange) gets a new id, even on the same candle.
+    earlier = Order.objects.filter(bot=bot, type__in=STOP_TYPES, candle_at=candle_at).exclude(
+        status__in=(Order.Status.OPEN, *Order.UNSETTLED)).exclude(error__startswith=NEVER_SENT).count()
+    order, created = ledger.record_intent(bot, side="sell", amount=amount, candle_at=candle_at, reason="stop_loss",
+                                          type=kind, price=limit, tag=f"{STOP_TAG}{earlier or ''}")
+    if not created and not _may_send(order):
+        return
+    crashpoint("before_bracket_sent")
+    try:
+        orders.send(order, client, stop_price=stop)
+    except OrderRefused as exc:
+        # The position stays watched by the candle check; the refusal is an alert (insufficient funds, a stop
+        # the price has already passed...).
+        _event(bot, BotEvent.Kind.ERROR, f"The stop-loss could not be placed on the exchange ({exc.reason}): the bot "
+               "checks it on each closed candle instead.", {"error": exc.reason, "temporary": True})
+        return
+    crashpoint("after_bracket_sent")
+    _event(bot, BotEvent.Kind.ORDER, f"Stop-loss on the exchange: {kind.replace('_', '-')} sell "
+           f"{ledger.shown(amount)} {bot.symbol} at {ledger.shown(stop)}"
+           f"{f' (limit {ledger.shown(limit)})' if limit is not None else ''}.",
+           {"client_order_id": order.client_order_id, "stop_price": stop, "limit": limit, "type": kind})
+
+
+def sync_exchange_stops(bot: Bot, client) -> None:
+    """A live position's stop on the exchange since the last tick: a fill is booked from the exchange's fill
+    (the position closes with reason stop_loss); a stop canceled on the exchange (by hand) while the position
+    is open is placed again and reported; a position without its stop (a crash, a refusal) gets it."""
+    limits = risk.RiskLimits.from_bot(bot)
+    for order in Order.objects.filter(bot=bot, type__in=STOP_TYPES, status=Order.Status.OPEN):
+        try:
+            answer = client.fetch_order(order.symbol, client_order_id=order.client_order_id)
+        except OrderNotFound:
+            orders.settle(order, client)
+            continue
+        if answer.status == order.status and answer.filled == order.filled:
+            continue
+        ledger.apply_result(order, answer)
+        if answer.filled > order.filled:
+            _event(bot, BotEvent.Kind.ORDER, f"The stop-loss {order.client_order_id} filled on the exchange: "
+                   f"{ledger.shown(answer.filled)} {bot.symbol} at {ledger.shown(answer.average or 0)}.",
+                   {"client_order_id": order.client_order_id, "filled": answer.filled})
+        elif answer.status == Order.Status.CANCELED and ledger.open_position(bot) is not None:
+            _event(bot, BotEvent.Kind.ERROR, f"The stop-loss {order.client_order_id} was canceled on the exchange "
+                   "(by hand?): it is placed again.", {"error": "stop canceled on the exchange", "temporary": True,
+                                                       "client_order_id": order.client_order_id})
+    position = ledger.open_position(bot)
+    if position is not None and limits.stop_loss_pct and client.capabilities.protective_order_type in STOP_TYPES:
+        protect_on_exchange(bot, client, limits, last_closed_candle(client.now(), bot.timeframe))
+
+
 def exit_position(bot: Bot, client, position: Position, candle_at: datetime, reason: str, result: TickResult):
     """Sell the whole position at market; cancel its protective exit first (unless that already sold)."""
-    bracket = Order.objects.filter(bot=bot, type="bracket", status=Order.Status.OPEN).first()
+    bracket = Order.objects.filter(bot=bot, type__in=PROTECTIVE_TYPES, status=Order.Status.OPEN).first()
     if bracket is not None:
         try:
             answer = client.cancel_order(bot.symbol, client_order_id=bracket.client_order_id)
@@ -608,6 +697,7 @@ def sync_protective_exit(bot: Bot, client) -> None:
     """Has the exchange executed the open position's stop-loss/take-profit since the last tick? And a
     position whose bracket never reached the exchange (a crash between entry and bracket) gets it now."""
     if not client.capabilities.simulated:
+        sync_exchange_stops(bot, client)
         return
     brackets = list(Order.objects.filter(bot=bot, type="bracket", status=Order.Status.OPEN))
     for order in brackets:

@@ -11,6 +11,7 @@
     fake.ban(seconds)       # every request gets 418 "IP banned until ..." (with Retry-After) until then
     fake.duplicates = "allow"  # a repeated newClientOrderId makes a second order (as some exchanges do)
     fake.fee_in_base = True    # a BUY's commission is taken from the bought coin (Binance without BNB)
+    STOP_LOSS / STOP_LOSS_LIMIT orders wait for set_price to reach their stopPrice, then fill (market / limit)
     fake.orders (list of dicts), fake.balances ({asset: {"free": Decimal, "locked": Decimal}})
     fake.stop()
 
@@ -37,6 +38,7 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "exchanges" / "data"
 FAULTS = ("timeout", "429", "5xx", "auth", "insufficient", "partial_fill", "502", "hidden", "unreachable")
 # These wait for the next order creation.
 ORDER_FAULTS = ("timeout", "insufficient", "partial_fill", "502", "unreachable")
+STOP_TYPES = ("STOP_LOSS", "STOP_LOSS_LIMIT")  # served and triggered from the price feed (set_price)
 INTERVAL_MS = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "4h": 14_400_000, "1d": 86_400_000}
 Q8 = Decimal("0.00000001")
 
@@ -218,7 +220,7 @@ class FakeExchange:
                 "symbol": market_id(symbol), "status": "TRADING", "baseAsset": base, "baseAssetPrecision": 8,
                 "quoteAsset": quote, "quotePrecision": 8, "quoteAssetPrecision": 8,
                 "baseCommissionPrecision": 8, "quoteCommissionPrecision": 8,
-                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
+                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
                 "icebergAllowed": True, "ocoAllowed": True, "quoteOrderQtyMarketAllowed": True,
                 "allowTrailingStop": True, "cancelReplaceAllowed": True, "isSpotTradingAllowed": True,
                 "isMarginTradingAllowed": False,
@@ -288,8 +290,17 @@ class FakeExchange:
         if self.duplicates == "refuse" and any(o["clientOrderId"] == client_id for o in self.orders):
             return 400, {"code": -2010, "msg": "Duplicate order sent."}, 0
         side, kind = params.get("side"), params.get("type")
-        if side not in ("BUY", "SELL") or kind not in ("MARKET", "LIMIT"):
+        if side not in ("BUY", "SELL") or kind not in ("MARKET", "LIMIT", *STOP_TYPES):
             return 400, {"code": -1116, "msg": "Invalid orderType."}, 0
+        stop = Decimal(params.get("stopPrice") or 0)
+        if kind in STOP_TYPES:
+            if stop <= 0:
+                return 400, {"code": -1102, "msg": "Mandatory parameter 'stopPrice' was not sent."}, 0
+            if kind == "STOP_LOSS_LIMIT" and not params.get("price"):
+                return 400, {"code": -1102, "msg": "Mandatory parameter 'price' was not sent."}, 0
+            last_now = self.prices[symbol]["last"]
+            if (side == "SELL" and last_now <= stop) or (side == "BUY" and last_now >= stop):
+                return 400, {"code": -2010, "msg": "Stop price would trigger immediately."}, 0
         fault = self._take_fault(ORDER_FAULTS)
         hidden = self._take_fault(("hidden",))
         if fault == "insufficient":
@@ -298,7 +309,7 @@ class FakeExchange:
             return 502, "<html><body><h1>502 Bad Gateway</h1></body></html>", 0
         base, quote = next(v for k, v in self.markets.items() if market_id(k) == symbol)
         last = self.prices[symbol]["last"]
-        price = Decimal(params["price"]) if kind == "LIMIT" else last
+        price = Decimal(params["price"]) if kind in ("LIMIT", "STOP_LOSS_LIMIT") else last
         if "quantity" in params:
             qty = Decimal(params["quantity"])
         elif "quoteOrderQty" in params and kind == "MARKET":
@@ -315,9 +326,9 @@ class FakeExchange:
         now = int(time.time() * 1000)
         order = {
             "symbol": symbol, "orderId": self._next_id, "orderListId": -1, "clientOrderId": client_id,
-            "price": fmt(price if kind == "LIMIT" else 0), "origQty": fmt(qty), "executedQty": fmt(0),
-            "cummulativeQuoteQty": fmt(0), "status": "NEW", "timeInForce": "GTC" if kind == "LIMIT" else "GTC",
-            "type": kind, "side": side, "stopPrice": fmt(0), "icebergQty": fmt(0), "time": now, "updateTime": now,
+            "price": fmt(price if kind in ("LIMIT", "STOP_LOSS_LIMIT") else 0), "origQty": fmt(qty),
+            "executedQty": fmt(0), "cummulativeQuoteQty": fmt(0), "status": "NEW", "timeInForce": "GTC",
+            "type": kind, "side": side, "stopPrice": fmt(stop), "icebergQty": fmt(0), "time": now, "updateTime": now,
             "isWorking": True, "workingTime": now, "origQuoteOrderQty": fmt(params.get("quoteOrderQty", 0)),
             "selfTradePreventionMode": "NONE", "_base": base, "_quote": quote, "_fills": [], "_locked": Decimal(0),
             "_visible_at": time.time() + (self.hidden_for if hidden else 0),
@@ -328,6 +339,10 @@ class FakeExchange:
             self._fill(order, fill_qty.quantize(Q8, ROUND_DOWN), last)
             if order["status"] != "FILLED":
                 order["status"] = "EXPIRED"  # a market order that ran out of liquidity
+        elif kind in STOP_TYPES:
+            self._balance(need_asset)["free"] -= need
+            self._balance(need_asset)["locked"] += need
+            order["_locked"] = need  # waits for the price feed to reach its stop (see _match_limit_orders)
         else:
             self._balance(need_asset)["free"] -= need
             self._balance(need_asset)["locked"] += need
@@ -382,15 +397,27 @@ class FakeExchange:
             order["_locked"] = Decimal(0)
 
     def _match_limit_orders(self, symbol: str) -> None:
+        """Limit orders that the price reached fill; stops whose stop price it reached trigger: STOP_LOSS
+        fills at market, STOP_LOSS_LIMIT becomes a limit order at its price (and fills if the price allows)."""
         last = self.prices[symbol]["last"]
         for order in self.orders:
-            if order["symbol"] != symbol or order["type"] != "LIMIT":
+            if order["symbol"] != symbol or order["status"] not in ("NEW", "PARTIALLY_FILLED"):
                 continue
-            if order["status"] not in ("NEW", "PARTIALLY_FILLED"):
+            if order["type"] in STOP_TYPES and not order.get("_triggered"):
+                stop = Decimal(order["stopPrice"])
+                if (order["side"] == "SELL" and last <= stop) or (order["side"] == "BUY" and last >= stop):
+                    order["_triggered"] = True
+                    if order["type"] == "STOP_LOSS":
+                        self._fill(order, Decimal(order["origQty"]) - Decimal(order["executedQty"]), last)
+                        continue
+                else:
+                    continue
+            if order["type"] not in ("LIMIT", "STOP_LOSS_LIMIT"):
                 continue
             price = Decimal(order["price"])
             if (order["side"] == "BUY" and last <= price) or (order["side"] == "SELL" and last >= price):
-                self._fill(order, Decimal(order["origQty"]) - Decimal(order["executedQty"]), price)
+                at = last if order["type"] == "STOP_LOSS_LIMIT" else price  # a triggered stop takes the book
+                self._fill(order, Decimal(order["origQty"]) - Decimal(order["executedQty"]), at)
 
     def _find(self, params) -> dict | None:
         for order in self._visible():

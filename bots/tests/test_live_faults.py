@@ -308,3 +308,89 @@ def test_two_live_bots_on_one_account_and_one_coin_are_refused_at_start(fake):
     other_coin = make_bot(first.owner, name="eth", account=first.exchange_account, mode=Bot.Mode.LIVE,
                           symbol="ETH/USDT", status=Bot.Status.STOPPED)
     assert control.start_bot(other_coin).status == "running"
+
+
+# --- protective stops on the exchange ---
+
+def entered_with_a_stop(fake, **fields) -> tuple[Bot, Order, dict]:
+    bot = live_bot(fake, stop_loss_pct=D("0.02"), **fields)
+    show_history_until(fake, BUYS[0])
+    result = tick.tick_bot(bot.pk)
+    assert result.signal == "BUY" and len(result.orders) == 1
+    buy = Order.objects.get(bot=bot, side="buy")
+    stops = [o for o in bot_orders(fake, bot) if o["type"] in ("STOP_LOSS_LIMIT", "STOP_LOSS")]
+    assert len(stops) == 1, bot_orders(fake, bot)
+    return bot, buy, stops[0]
+
+
+def test_a_live_entry_gets_its_stop_limit_on_the_exchange(fake, client):
+    bot, buy, stop = entered_with_a_stop(fake)
+    assert stop["type"] == "STOP_LOSS_LIMIT" and stop["side"] == "SELL" and stop["status"] == "NEW"
+    expected = (buy.average * D("0.98")).quantize(D("0.01"), rounding="ROUND_DOWN")
+    assert D(stop["stopPrice"]) == expected and D(stop["price"]) < expected
+    assert D(stop["origQty"]) == buy.filled and fake.balances["BTC"]["locked"] == buy.filled
+    booked = Order.objects.get(bot=bot, type="stop_limit")
+    assert booked.status == "open" and booked.client_order_id == stop["clientOrderId"]
+    assert "Stop-loss on the exchange" in page_text(client, bot)
+
+
+def test_the_exchange_stop_fills_while_no_worker_runs_and_the_next_tick_books_it(fake):
+    bot, buy, stop = entered_with_a_stop(fake)
+    # The worker is down; the price falls through the stop: the exchange sells by itself.
+    fake.set_price("BTC/USDT", str(D(stop["stopPrice"]) - 1))
+    assert stop["status"] == "FILLED" and fake.balances["BTC"]["free"] == D("1")
+    result = retick(bot)
+    assert result.outcome in ("ticked", "waiting") and result.orders == []
+    position = Position.objects.get(bot=bot)
+    assert position.status == "closed" and position.exit_reason == "stop_loss"
+    sell = Order.objects.get(bot=bot, type="stop_limit")
+    assert sell.status == "closed" and sell.filled == D(stop["executedQty"])
+    assert sell.fills.get().price == D(stop["_fills"][0]["price"])  # booked from the exchange's fill
+    assert BotEvent.objects.filter(bot=bot, message__contains="filled on the exchange").exists()
+    # Never a stop again for the closed position, and no second sell.
+    retick(bot)
+    assert len(bot_orders(fake, bot)) == 2 and ledger_position(bot) == exchange_position(fake, bot) == 0
+
+
+def test_a_stop_canceled_by_hand_is_placed_again_and_reported(fake):
+    bot, buy, stop = entered_with_a_stop(fake)
+    with fake.lock:  # the user cancels it on the exchange's website
+        stop["status"] = "CANCELED"
+        fake.balances["BTC"]["locked"] -= stop["_locked"]
+        fake.balances["BTC"]["free"] += stop["_locked"]
+        stop["_locked"] = D(0)
+    Bot.objects.filter(pk=bot.pk).update(next_tick_at=None)
+    tick.tick_bot(bot.pk)
+    assert BotEvent.objects.filter(bot=bot, message__contains="canceled on the exchange").exists()
+    live_stops = [o for o in bot_orders(fake, bot) if o["type"] == "STOP_LOSS_LIMIT" and o["status"] == "NEW"]
+    assert len(live_stops) == 1 and live_stops[0]["clientOrderId"] != stop["clientOrderId"]
+
+
+def test_a_sell_signal_cancels_the_stop_first_then_sells_what_is_held(fake):
+    bot, buy, stop = entered_with_a_stop(fake)
+    sell_at = next(i for i in SELLS if i > BUYS[0])
+    Bot.objects.filter(pk=bot.pk).update(last_candle_at=timezone.now() - timedelta(hours=1))
+    show_history_until(fake, sell_at)
+    tick.clear_candle_cache()
+    result = retick(bot)
+    assert result.signal == "SELL" and len(result.orders) == 1
+    assert stop["status"] == "CANCELED"
+    assert Order.objects.get(bot=bot, type="stop_limit").status == "canceled"
+    position = Position.objects.get(bot=bot)
+    assert position.status == "closed" and position.exit_reason == "signal"
+    assert fake.balances["BTC"] == {"free": D("1"), "locked": D("0")}
+
+
+def test_stop_market_where_the_exchange_has_only_that(fake, settings):
+    settings.EXCHANGE_CAPABILITIES = {"binance": {"stop_orders": ["stop_market"]}}
+    bot, buy, stop = entered_with_a_stop(fake)
+    assert stop["type"] == "STOP_LOSS" and Order.objects.get(bot=bot, type="stop_market").status == "open"
+
+
+def test_without_exchange_stops_the_candle_check_stays_and_the_page_says_so(fake, settings, client):
+    settings.EXCHANGE_CAPABILITIES = {"binance": {"stop_orders": []}}
+    bot = live_bot(fake, stop_loss_pct=D("0.02"))
+    show_history_until(fake, BUYS[0])
+    tick.tick_bot(bot.pk)
+    assert [o["type"] for o in bot_orders(fake, bot)] == ["MARKET"]
+    assert "checks the stop-loss on each closed candle" in page_text(client, bot)

@@ -43,7 +43,9 @@ from exchanges.errors import (
 from tradingbot.log_redaction import redact
 
 log = logging.getLogger(__name__)
-ORDER_TYPES = ("market", "limit", "stop_market")
+ORDER_TYPES = ("market", "limit", "stop_market", "stop_limit")
+# Spot stop-loss orders as Binance names them (a sell that waits for the price to fall to its stop price).
+STOP_ORDER_TYPES = {"stop_market": "STOP_LOSS", "stop_limit": "STOP_LOSS_LIMIT"}
 
 
 def dec(value) -> Decimal | None:
@@ -266,12 +268,17 @@ class CcxtClient(ExchangeClient):
                                      to_decimal(stop_price, "stop_price"))
         ccxt_params = {"clientOrderId": client_order_id}
         ccxt_type = "limit" if type == "limit" else "market"
-        if type == "limit" and price is None:
-            raise OrderRefused("a limit order needs a price")
-        if type == "stop_market":
+        if type in ("limit", "stop_limit") and price is None:
+            raise OrderRefused(f"a {type} order needs a price")
+        if type in STOP_ORDER_TYPES:
             if stop_price is None:
-                raise OrderRefused("a stop_market order needs a stop_price")
+                raise OrderRefused(f"a {type} order needs a stop_price")
+            if type not in self.capabilities.stop_orders:
+                raise OrderRefused(f"{self.exchange_id} holds no {type} orders")
+            ccxt_type = STOP_ORDER_TYPES[type]
             ccxt_params["stopPrice"] = float(stop_price)
+            if type == "stop_limit":
+                ccxt_params["timeInForce"] = "GTC"
         quote_amount = params.pop("quote_amount", None)
         if quote_amount is not None:
             if not (type == "market" and side == "buy"):

@@ -337,3 +337,22 @@ def test_testnet_account_uses_the_sandbox_urls_redirected(account, fake):
     assert client.exchange.isSandboxModeEnabled
     assert client.fetch_balance()["USDT"].free == Decimal("10000")
     assert all(url.startswith(fake.url) for url in client.exchange.urls["api"].values() if isinstance(url, str))
+
+
+def test_stop_limit_and_stop_market_orders_wait_for_their_stop(client, fake):
+    stop = client.create_order("BTC/USDT", "sell", "stop_limit", Decimal("0.1"), Decimal("18900"),
+                               client_order_id="s-1", stop_price=Decimal("19000"))
+    market_stop = client.create_order("BTC/USDT", "sell", "stop_market", Decimal("0.1"), client_order_id="s-2",
+                                      stop_price=Decimal("18000"))
+    assert stop.status == "open" and market_stop.status == "open" and stop.filled == 0
+    assert [o["type"] for o in fake.orders] == ["STOP_LOSS_LIMIT", "STOP_LOSS"]
+    assert fake.balances["BTC"] == {"free": Decimal("0.8"), "locked": Decimal("0.2")}
+    fake.set_price("BTC/USDT", "18950")
+    assert client.fetch_order("BTC/USDT", client_order_id="s-1").status == "closed"
+    assert client.fetch_order("BTC/USDT", client_order_id="s-2").status == "open"
+    fake.set_price("BTC/USDT", "17990")
+    filled = client.fetch_order("BTC/USDT", client_order_id="s-2")
+    assert filled.status == "closed" and filled.average == Decimal("17990")
+    with pytest.raises(OrderRefused, match="trigger immediately"):
+        client.create_order("BTC/USDT", "sell", "stop_market", Decimal("0.1"), client_order_id="s-3",
+                            stop_price=Decimal("18500"))

@@ -100,6 +100,9 @@ def _not_found(order: Order, client, source: str, now) -> str:
         return NEVER_ARRIVED
     waited = now - order.sent_at
     if waited < window:
+        Order.objects.filter(pk=order.pk, status=Order.Status.PENDING).update(
+            status=Order.Status.UNKNOWN, error=f"{STILL_LOOKING}: not shown by the exchange yet "
+                                               f"({int(waited.total_seconds())} s after it was sent).")
         return UNKNOWN
     seconds = int(waited.total_seconds())
     with transaction.atomic():

@@ -472,7 +472,7 @@ def enter(bot: Bot, client, candle_at: datetime, review: risk.Decision, close: D
     result.orders.append(order.client_order_id)
     order.refresh_from_db()
     if order.filled > 0:
-        protect(bot, client, order, candle_at)
+        protect(bot, client, order, candle_at, result)
 
 
 _markets: dict = {}
@@ -503,13 +503,13 @@ def send(bot: Bot, client, order: Order, params: dict | None = None) -> Order:
     return order
 
 
-def protect(bot: Bot, client, entry: Order, candle_at: datetime) -> None:
+def protect(bot: Bot, client, entry: Order, candle_at: datetime, result: TickResult | None = None) -> None:
     """Place the stop-loss/take-profit exit of a new position (a bracket on the simulated exchanges; a
     live bot's protective exit is checked by the tick itself against each closed candle)."""
     limits = risk.RiskLimits.from_bot(bot)
     levels = risk.protective_levels(limits, entry.average or Decimal("0"))
     if not client.capabilities.simulated:
-        protect_on_exchange(bot, client, limits, candle_at)
+        protect_on_exchange(bot, client, limits, candle_at, result)
         return
     if not (levels["stop_loss"] or levels["take_profit"] or levels["trailing"]):
         return
@@ -535,7 +535,8 @@ def protect(bot: Bot, client, entry: Order, candle_at: datetime) -> None:
     ledger.apply_result(order, answer)
 
 
-def protect_on_exchange(bot: Bot, client, limits: risk.RiskLimits, candle_at: datetime) -> None:
+def protect_on_exchange(bot: Bot, client, limits: risk.RiskLimits, candle_at: datetime,
+                        result: TickResult | None = None) -> None:
     """A live position's stop-loss as an order on the exchange (stop-limit or stop-market, by the capability
     table), so it stays protected while no worker runs. Where the exchange holds none, the tick checks the
     stop-loss on each closed candle (live_protective_exit) and an event says so."""
@@ -572,10 +573,16 @@ def protect_on_exchange(bot: Bot, client, limits: risk.RiskLimits, candle_at: da
     try:
         orders.send(order, client, stop_price=stop)
     except OrderRefused as exc:
-        # The position stays watched by the candle check; the refusal is an alert (insufficient funds, a stop
-        # the price has already passed...).
-        _event(bot, BotEvent.Kind.ERROR, f"The stop-loss could not be placed on the exchange ({exc.reason}): the bot "
-               "checks it on each closed candle instead.", {"error": exc.reason, "temporary": True})
+        if "insufficient" in exc.reason.lower():
+            # Coins missing for the stop: an alert; the candle check still watches the position.
+            _event(bot, BotEvent.Kind.ERROR, f"The stop-loss could not be placed on the exchange ({exc.reason}): the "
+                   "bot checks it on each closed candle instead. Check the account's balance.",
+                   {"error": exc.reason, "alert": True})
+            return
+        # An invalid stop (most often: the price has already passed it): the position is sold at market now.
+        _event(bot, BotEvent.Kind.ERROR, f"The stop-loss was refused by the exchange ({exc.reason}): the position "
+               "is sold at market.", {"error": exc.reason, "temporary": True})
+        exit_position(bot, client, position, candle_at, "stop_loss", result or TickResult(bot.pk, "ticked"))
         return
     crashpoint("after_bracket_sent")
     _event(bot, BotEvent.Kind.ORDER, f"Stop-loss on the exchange: {kind.replace('_', '-')} sell "

@@ -6,6 +6,7 @@
     fake.inject("timeout" | "429" | "5xx" | "auth" | "insufficient" | "partial_fill", times=1)
     fake.inject("502")      # the next order is accepted, and the answer is a proxy's 502
     fake.inject("unreachable")  # the next order creation gets a proxy's 502 and never reaches the exchange
+    fake.inject("clock_skew")  # the next signed request is refused: "Timestamp ... ahead of the server's time"
     fake.inject("hidden")   # the next order is accepted but lookups do not show it for fake.hidden_for seconds
     fake.reveal()           # ... or until this (with fake.hidden_for = math.inf)
     fake.ban(seconds)       # every request gets 418 "IP banned until ..." (with Retry-After) until then
@@ -35,7 +36,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "exchanges" / "data"
-FAULTS = ("timeout", "429", "5xx", "auth", "insufficient", "partial_fill", "502", "hidden", "unreachable")
+FAULTS = ("timeout", "429", "5xx", "auth", "insufficient", "partial_fill", "502", "hidden", "unreachable",
+          "clock_skew")
 # These wait for the next order creation.
 ORDER_FAULTS = ("timeout", "insufficient", "partial_fill", "502", "unreachable")
 STOP_TYPES = ("STOP_LOSS", "STOP_LOSS_LIMIT")  # served and triggered from the price feed (set_price)
@@ -171,7 +173,7 @@ class FakeExchange:
             until_ms = int(self.banned_until * 1000)
             return 418, {"code": -1003, "msg": f"Way too many requests; IP(127.0.0.1) banned until {until_ms}. "
                          "Please use the websocket for live updates to avoid bans."}, 0
-        fault = self._take_fault(("429", "5xx", "auth"))
+        fault = self._take_fault(("429", "5xx", "auth", "clock_skew"))
         if fault == "429":
             return 429, {"code": -1003, "msg": "Too many requests; current limit is 1200 request weight."}, 0
         if fault == "5xx":
@@ -185,8 +187,11 @@ class FakeExchange:
                 return 401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}, 0
             if not self._signature_ok(signed_payload):
                 return 400, {"code": -1022, "msg": "Signature for this request is not valid."}, 0
-        elif fault == "auth":
-            self.faults.insert(0, ["auth", 1])  # an auth fault is for a signed request: keep it for the next one
+            if fault == "clock_skew":
+                return 400, {"code": -1021, "msg": "Timestamp for this request was 1000ms ahead of the server's "
+                             "time."}, 0
+        elif fault in ("auth", "clock_skew"):
+            self.faults.insert(0, [fault, 1])  # an auth fault is for a signed request: keep it for the next one
         route = {
             ("GET", "exchangeInfo"): self._exchange_info,
             ("GET", "klines"): self._klines,

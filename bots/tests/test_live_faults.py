@@ -394,3 +394,37 @@ def test_without_exchange_stops_the_candle_check_stays_and_the_page_says_so(fake
     tick.tick_bot(bot.pk)
     assert [o["type"] for o in bot_orders(fake, bot)] == ["MARKET"]
     assert "checks the stop-loss on each closed candle" in page_text(client, bot)
+
+
+def test_clock_skew_resynchronises_and_the_tick_trades_once(fake):
+    bot = live_bot(fake)
+    show_history_until(fake, BUYS[0])
+    fake.inject("clock_skew", times=1)
+    result = tick.tick_bot(bot.pk)
+    assert result.outcome == "ticked" and len(result.orders) == 1 and len(bot_orders(fake, bot)) == 1
+    assert ledger_position(bot) == exchange_position(fake, bot) > 0
+
+
+def test_an_auth_error_stops_the_bot_with_a_clear_event_and_sends_nothing(fake, client):
+    bot = live_bot(fake)
+    show_history_until(fake, BUYS[0])
+    fake.inject("auth")
+    assert tick.tick_bot(bot.pk).outcome == "error"
+    assert Bot.objects.get(pk=bot.pk).status == "error" and fake.orders == []
+    assert "rejected the API keys" in page_text(client, bot)
+
+
+def test_a_stop_the_exchange_refuses_as_invalid_exits_at_market(fake, settings):
+    settings.EXCHANGE_CAPABILITIES = {"binance": {"stop_orders": []}}
+    bot = live_bot(fake, stop_loss_pct=D("0.02"))
+    show_history_until(fake, BUYS[0])
+    tick.tick_bot(bot.pk)  # entered; this exchange "has" no stops: none placed
+    position = Position.objects.get(bot=bot, status="open")
+    settings.EXCHANGE_CAPABILITIES = {"binance": {"stop_orders": ["stop_limit"]}}
+    fake.set_price("BTC/USDT", str((position.average_entry * D("0.97")).quantize(D("0.01"))))
+    retick(bot)  # the stop would trigger immediately: refused, so the position is sold at market
+    position.refresh_from_db()
+    assert position.status == "closed" and position.exit_reason == "stop_loss"
+    assert BotEvent.objects.filter(bot=bot, message__contains="sold at market").exists()
+    assert ledger_position(bot) == exchange_position(fake, bot) == 0
+    assert Bot.objects.get(pk=bot.pk).status == "running"

@@ -151,6 +151,16 @@ class CcxtClient(ExchangeClient):
             raise RateLimited(f"{what}: requests to {self.exchange_id} are paused until {until:%Y-%m-%d %H:%M:%S} "
                               f"UTC ({reason}); nothing was sent", until)
 
+    def _resync_clock(self, what: str) -> None:
+        """The exchange says our clock is off: sign with its time from now on (ccxt's timeDifference)."""
+        log.warning("%s: the exchange refused our timestamp; measuring the clock offset", what)
+        self.exchange.options["adjustForTimeDifference"] = True
+        try:
+            self.exchange.load_time_difference()
+        except ccxt.BaseError as exc:
+            raise TemporaryExchangeError(f"{what}: clock skew, and the exchange's time is unavailable: "
+                                         f"{exchange_reason(exc)}")
+
     def _rate_limited(self, what: str, exc: Exception) -> RateLimited:
         """A 429 or 418: pause this exchange for every process until the time it gave."""
         headers = getattr(self.exchange, "last_response_headers", None) or {}
@@ -171,6 +181,11 @@ class CcxtClient(ExchangeClient):
                 return fn(*args, **kwargs)
             except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:
                 raise self._rate_limited(what, exc)
+            except ccxt.InvalidNonce as exc:
+                if attempt >= 1:
+                    raise TemporaryExchangeError(f"{what}: {exchange_reason(exc)} (clock skew)")
+                self._resync_clock(what)
+                attempt += 1
             except ccxt.NetworkError as exc:
                 if attempt >= self.retries:
                     raise TemporaryExchangeError(
@@ -303,6 +318,11 @@ class CcxtClient(ExchangeClient):
             except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:
                 # The exchange's limiter answered: the order was not taken.
                 raise self._rate_limited(what, exc)
+            except ccxt.InvalidNonce as exc:
+                # Refused for our clock (the exchange took nothing): measure the offset, send once more.
+                if sends > 1:
+                    raise TemporaryExchangeError(f"{what}: {exchange_reason(exc)} (clock skew); not placed")
+                self._resync_clock(what)
             except ccxt.NetworkError as exc:
                 # Sent, but no answer (a timeout, a 502 from a proxy after the exchange took it): it may exist.
                 log.warning("%s: no answer (%s); looking it up by client order id", what, exc.__class__.__name__)
@@ -373,6 +393,9 @@ class CcxtClient(ExchangeClient):
             return fn(*args)
         except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:
             raise self._rate_limited(what, exc)
+        except ccxt.InvalidNonce as exc:
+            self._resync_clock(what)
+            raise TemporaryExchangeError(f"{what}: {exchange_reason(exc)} (clock skew; resynchronised)")
         except ccxt.NetworkError as exc:
             raise TemporaryExchangeError(f"{what}: {exchange_reason(exc)} ({exc.__class__.__name__})")
         except ccxt.BaseError as exc:

@@ -356,3 +356,13 @@ def test_stop_limit_and_stop_market_orders_wait_for_their_stop(client, fake):
     with pytest.raises(OrderRefused, match="trigger immediately"):
         client.create_order("BTC/USDT", "sell", "stop_market", Decimal("0.1"), client_order_id="s-3",
                             stop_price=Decimal("18500"))
+
+
+def test_clock_skew_is_measured_and_the_request_sent_again_never_an_unknown_order(client, fake):
+    client.load_markets()
+    fake.inject("clock_skew")
+    result = client.create_order("BTC/USDT", "buy", "market", Decimal("0.01"), client_order_id="c-1")
+    assert result.status == "closed" and fake.order_count("c-1") == 1
+    assert fake.private_requests("/time") and len(fake.private_requests("/order", "POST")) == 2
+    fake.inject("clock_skew")
+    assert client.fetch_balance()["BTC"].free == Decimal("1.01")

@@ -303,8 +303,11 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
                exchange_time=exchange_now)
     if result.orders:
         position = ledger.open_position(bot)
+    if position is not None and not client.capabilities.simulated and limits.trailing_stop_pct:
+        trail_exchange_stop(bot, client, limits, position, candles, candle_at)
     if position is not None and not client.capabilities.simulated:
-        # No bracket on this exchange (yet): the tick checks the stop-loss/take-profit on each closed candle.
+        # No bracket on this exchange: the tick checks take-profit, trailing stop (and the stop-loss, where the
+        # exchange holds none or a stop-limit was jumped) on each closed candle.
         reason = live_protective_exit(limits, position, candles)
         if reason:
             exit_position(bot, client, position, candle_at, reason, result)
@@ -536,11 +539,11 @@ def protect(bot: Bot, client, entry: Order, candle_at: datetime, result: TickRes
 
 
 def protect_on_exchange(bot: Bot, client, limits: risk.RiskLimits, candle_at: datetime,
-                        result: TickResult | None = None) -> None:
+                        result: TickResult | None = None, stop: Decimal | None = None) -> None:
     """A live position's stop-loss as an order on the exchange (stop-limit or stop-market, by the capability
     table), so it stays protected while no worker runs. Where the exchange holds none, the tick checks the
     stop-loss on each closed candle (live_protective_exit) and an event says so."""
-    if not limits.stop_loss_pct:
+    if not (limits.stop_loss_pct or stop):
         return
     position = ledger.open_position(bot)
     if position is None:
@@ -560,7 +563,9 @@ def protect_on_exchange(bot: Bot, client, limits: risk.RiskLimits, candle_at: da
                             market.amount_step)
     if amount <= 0:
         return
-    stop = _quantize_down(position.average_entry * (1 - limits.stop_loss_pct), market.price_step)
+    if stop is None:
+        stop = position.average_entry * (1 - limits.stop_loss_pct)
+    stop = _quantize_down(stop, market.price_step)
     limit = _quantize_down(stop * (1 - STOP_LIMIT_OFFSET), market.price_step) if kind == "stop_limit" else None
     # A stop placed again (after a cancel on the exchange) gets a new id, even on the same candle.
     earlier = Order.objects.filter(bot=bot, type__in=STOP_TYPES, candle_at=candle_at).exclude(
@@ -589,6 +594,40 @@ def protect_on_exchange(bot: Bot, client, limits: risk.RiskLimits, candle_at: da
            f"{ledger.shown(amount)} {bot.symbol} at {ledger.shown(stop)}"
            f"{f' (limit {ledger.shown(limit)})' if limit is not None else ''}.",
            {"client_order_id": order.client_order_id, "stop_price": stop, "limit": limit, "type": kind})
+
+
+TRAIL_EVERY = timedelta(seconds=60)  # an exchange stop is moved up by cancel-and-replace at most this often
+
+
+def trail_exchange_stop(bot: Bot, client, limits: risk.RiskLimits, position: Position, candles,
+                        candle_at: datetime) -> None:
+    """Move a live position's exchange stop up to its trailing level (the highest price over the closed
+    candles since entry, less the trailing distance) by cancel-and-replace, at most once a minute; a stop that
+    filled meanwhile is booked and not replaced."""
+    from exchanges import execution
+
+    order = Order.objects.filter(bot=bot, type__in=STOP_TYPES, status=Order.Status.OPEN).first()
+    current = (order.raw or {}).get("stopPrice") if order is not None else None
+    if order is None or not current:
+        return
+    since = candles[candles.index >= position.opened_at.replace(second=0, microsecond=0)]
+    entry = float(position.average_entry)
+    peak = max(entry, float(since["high"].max())) if len(since) else entry
+    level = execution.stop_level(entry, float(limits.stop_loss_pct), float(limits.trailing_stop_pct), peak)
+    market = _market(client, bot)
+    level = _quantize_down(Decimal(repr(level)), market.price_step)
+    if level <= Decimal(str(current)) or (order.sent_at and timezone.now() - order.sent_at < TRAIL_EVERY):
+        return
+    try:
+        answer = client.cancel_order(order.symbol, client_order_id=order.client_order_id)
+    except OrderNotFound:
+        answer = client.fetch_order(order.symbol, client_order_id=order.client_order_id)
+    ledger.apply_result(order, answer)
+    if answer.filled > 0 or ledger.open_position(bot) is None:
+        return
+    _event(bot, BotEvent.Kind.ORDER, f"Trailing stop: moving the stop-loss from {current} to {ledger.shown(level)}.",
+           {"client_order_id": order.client_order_id, "from": str(current), "to": level})
+    protect_on_exchange(bot, client, limits, candle_at, stop=level)
 
 
 def sync_exchange_stops(bot: Bot, client) -> None:

@@ -428,3 +428,31 @@ def test_a_stop_the_exchange_refuses_as_invalid_exits_at_market(fake, settings):
     assert BotEvent.objects.filter(bot=bot, message__contains="sold at market").exists()
     assert ledger_position(bot) == exchange_position(fake, bot) == 0
     assert Bot.objects.get(pk=bot.pk).status == "running"
+
+
+def test_a_trailing_stop_moves_the_exchange_stop_up_at_most_once_a_minute(fake):
+    from bots.tests.test_tick import ROWS, STEP_MS, last_closed_ms
+
+    bot, buy, stop = entered_with_a_stop(fake, trailing_stop_pct=D("0.01"))
+    entry = float(buy.average)
+    shift = last_closed_ms() - int(ROWS[BUYS[0]][0])
+    rows = [[int(r[0]) + shift - STEP_MS, *r[1:]] for r in ROWS[: BUYS[0] + 1]]
+    rows.append([last_closed_ms(), entry * 1.03, entry * 1.05, entry * 1.03, entry * 1.045, 10.0])
+    fake.set_candles("BTC/USDT", "5m", rows)
+    fake.set_price("BTC/USDT", str(round(entry * 1.045, 2)))
+    Position.objects.filter(bot=bot).update(opened_at=timezone.now() - timedelta(minutes=10))
+    Bot.objects.filter(pk=bot.pk).update(last_candle_at=timezone.now() - timedelta(hours=1))
+    tick.clear_candle_cache()
+    retick(bot)
+    assert stop["status"] == "NEW", "not moved within a minute of placing it"
+    Order.objects.filter(bot=bot, type="stop_limit").update(sent_at=timezone.now() - timedelta(minutes=2))
+    Bot.objects.filter(pk=bot.pk).update(last_candle_at=timezone.now() - timedelta(hours=1))
+    tick.clear_candle_cache()
+    retick(bot)
+    assert stop["status"] == "CANCELED"
+    live_stops = [o for o in bot_orders(fake, bot) if o["type"] == "STOP_LOSS_LIMIT" and o["status"] == "NEW"]
+    assert len(live_stops) == 1
+    expected = (D(repr(entry * 1.05 * 0.99))).quantize(D("0.01"), rounding="ROUND_DOWN")
+    assert abs(D(live_stops[0]["stopPrice"]) - expected) <= D("0.01")
+    assert BotEvent.objects.filter(bot=bot, message__startswith="Trailing stop").count() == 1
+    assert Position.objects.get(bot=bot).status == "open" and fake.balances["BTC"]["locked"] == buy.filled

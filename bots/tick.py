@@ -169,6 +169,9 @@ def tick_bot(bot_id: int, lease: datetime | None = None) -> TickResult:
             _event(bot, BotEvent.Kind.ERROR, f"Order outcome unknown, looking it up: {exc}",
                    {"error": str(exc), "temporary": True})
         next_due = timezone.now() + timedelta(seconds=SETTLE_RETRY)
+        paused = _paused_until(client)
+        if paused is not None:
+            next_due = max(next_due, paused)  # asking again during a ban makes it longer
     except RateLimited as exc:
         result.outcome = "retry"
         _event(bot, BotEvent.Kind.ERROR, f"The exchange asked us to wait: {exc}. The bot resumes by itself then.",
@@ -226,6 +229,14 @@ def publish(bot_id: int, force: bool = False) -> bool:
 def _renew(bot_id: int, lease: datetime | None, now: datetime) -> "scheduler.Lease | None":
     """The lease the tick runs under (renewed in the background until released; see bots.scheduler)."""
     return scheduler.hold(bot_id, lease, now)
+
+
+def _paused_until(client) -> datetime | None:
+    from exchanges import rate_limits
+
+    key = getattr(client, "pause_key", None)
+    paused = rate_limits.paused_until(key) if key else None
+    return paused[0] if paused else None
 
 
 def _event(bot: Bot, kind: str, message: str, data: dict | None = None, *, exchange_time: datetime | None = None,

@@ -456,3 +456,12 @@ def test_a_trailing_stop_moves_the_exchange_stop_up_at_most_once_a_minute(fake):
     assert abs(D(live_stops[0]["stopPrice"]) - expected) <= D("0.01")
     assert BotEvent.objects.filter(bot=bot, message__startswith="Trailing stop").count() == 1
     assert Position.objects.get(bot=bot).status == "open" and fake.balances["BTC"]["locked"] == buy.filled
+
+
+def test_an_unknown_order_during_a_ban_is_asked_for_after_the_ban(fake):
+    bot, order = accepted_then_invisible(fake, "502", hidden_for=math.inf)
+    fake.ban(120)
+    assert retick(bot).outcome == "retry"
+    bot.refresh_from_db()
+    assert bot.next_tick_at >= timezone.now() + timedelta(seconds=100)
+    assert Order.objects.get(pk=order.pk).status == "unknown" and len(bot_orders(fake, bot)) == 1

@@ -22,6 +22,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,11 @@ def for_exchange(exchange_id: str) -> Capabilities:
     base = TABLE.get(exchange_id, dataclasses.replace(DEFAULT, name=exchange_id))
     overrides = (getattr(settings, "EXCHANGE_CAPABILITIES", None) or {}).get(exchange_id)
     if overrides:
+        fields = {f.name for f in dataclasses.fields(Capabilities)} - {"name"}
+        unknown = sorted(set(overrides) - fields)
+        if unknown:
+            raise ImproperlyConfigured(f"EXCHANGE_CAPABILITIES[{exchange_id!r}] has unknown fields {unknown}; "
+                                       f"known: {sorted(fields)}")
         overrides = {k: tuple(v) if k == "stop_orders" else v for k, v in overrides.items()}
         base = dataclasses.replace(base, **overrides)
     return base

@@ -24,6 +24,8 @@ from bots.models import BotEvent, Order
 from exchanges.errors import OrderNotFound, OrderOutcomeUnknown, OrderRefused, TemporaryExchangeError
 
 NEVER_SENT = "Never reached the exchange"
+STOP_TYPES = ("stop_limit", "stop_market")  # a live position's stop-loss on the exchange
+PROTECTIVE_TYPES = ("bracket", *STOP_TYPES)  # orders that protect a position (not canceled as "open orders")
 STILL_LOOKING = "Outcome unknown"
 
 # Outcomes of settle()

@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 
 BRACKET_TAG = "p"  # client order id suffix of the protective (stop-loss/take-profit) exit of an entry
 STOP_TAG = "s"  # client order id suffix of a live position's stop-loss order on the exchange
-STOP_TYPES = ("stop_limit", "stop_market")
-PROTECTIVE_TYPES = ("bracket", *STOP_TYPES)
+STOP_TYPES = orders.STOP_TYPES
+PROTECTIVE_TYPES = orders.PROTECTIVE_TYPES
 # A stop-limit's limit sits this far below its stop price, so that it still fills in a fast fall.
 STOP_LIMIT_OFFSET = Decimal("0.005")
 

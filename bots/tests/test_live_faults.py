@@ -465,3 +465,16 @@ def test_an_unknown_order_during_a_ban_is_asked_for_after_the_ban(fake):
     bot.refresh_from_db()
     assert bot.next_tick_at >= timezone.now() + timedelta(seconds=100)
     assert Order.objects.get(pk=order.pk).status == "unknown" and len(bot_orders(fake, bot)) == 1
+
+
+def test_closing_a_live_position_by_hand_cancels_its_exchange_stop_first(fake):
+    from commands.definitions import ClosePosition
+    from commands.service import confirm, submit
+
+    bot, buy, stop = entered_with_a_stop(fake)
+    pending = submit(bot.owner, ClosePosition(bot_id=bot.pk), door="web")
+    outcome = confirm(bot.owner, pending.pending_id, door="web") if pending.needs_confirmation else pending
+    assert outcome.status == "done", outcome
+    assert stop["status"] == "CANCELED" and Order.objects.get(bot=bot, type="stop_limit").status == "canceled"
+    assert Position.objects.get(bot=bot).status == "closed"
+    assert fake.balances["BTC"] == {"free": D("1"), "locked": D("0")}

@@ -144,7 +144,26 @@ def start_problem(bot: Bot) -> str:
         return _("A replay bot needs a replay start time (the first candle to replay from).")
     if getattr(bot, "strategy_id", True) is None:
         return _("The bot has no strategy configured.")
+    if bot.mode == Bot.Mode.LIVE:
+        other = sharing_bot(bot)
+        if other is not None:
+            return _("Another live bot, %(other)s, trades %(coin)s on the exchange account %(account)s: two bots on "
+                     "one account and one coin would sell each other's coins. Stop that bot (and close its position) "
+                     "or give this one its own exchange account.") % {
+                "other": repr(other.name), "coin": other.symbol.split("/")[0], "account": repr(account.label)}
     return ""
+
+
+def sharing_bot(bot: Bot) -> Bot | None:
+    """Another live strategy bot on the same exchange account and the same coin that is active or holds a
+    position (as freqtrade warns: bots on one account may steal each other's assets)."""
+    base = bot.symbol.split("/")[0]
+    others = (Bot.objects.filter(exchange_account_id=bot.exchange_account_id, mode=Bot.Mode.LIVE,
+                                 kind=Bot.Kind.STRATEGY, symbol__startswith=f"{base}/")
+              .exclude(pk=bot.pk))
+    busy = others.filter(status__in=(Bot.Status.RUNNING, Bot.Status.PAUSED, Bot.Status.HALTED))
+    holding = others.filter(positions__status="open")
+    return busy.first() or holding.first()
 
 
 def stop_bot(bot: Bot, *, actor=None, source: str = "web") -> Bot:

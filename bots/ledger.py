@@ -68,19 +68,30 @@ def apply_result(order: Order, result, *, source: str = "worker") -> list[Fill]:
             average = dec(result.average) or dec(result.price)
             # The new part's price: what the whole filled amount cost, minus what was booked before.
             value = average * new_filled - (order.average or ZERO) * order.filled
+            price = value / delta
             fee = dec(result.fee) - order.fee
+            base, quote = split_symbol(order.symbol)
+            fee_currency = result.fee_currency or quote
+            base_fee = ZERO
+            if fee_currency == base:
+                # Taken from the coin itself (Binance without BNB): the account holds that much less.
+                base_fee, fee = fee, fee * price
+            elif fee_currency != quote:
+                fee = ZERO  # paid in a third coin (BNB): not out of this position's cash nor its coins
             when = result.timestamp or timezone.now()
             fill = Fill.objects.create(order=order, bot_id=order.bot_id, side=order.side, amount=delta,
-                                       price=value / delta, fee=fee, time=when)
+                                       price=price, fee=fee, base_fee=base_fee, time=when)
             fills.append(fill)
             _book(order, fill)
+            paid = base_fee or dec(result.fee) - order.fee
+            fee_text = f"{shown(paid)} {fee_currency}" if fee_currency != quote else shown(fee)
             BotEvent.objects.create(
                 bot_id=order.bot_id, kind=BotEvent.Kind.FILL, source=source,
                 message=gettext_noop("%(side)s %(amount)s %(symbol)s at %(price)s (fee %(fee)s, %(reason)s)") % {
                     "side": order.side, "amount": shown(delta), "symbol": order.symbol, "price": shown(fill.price),
-                    "fee": shown(fee), "reason": order.reason or "order"},
+                    "fee": fee_text, "reason": order.reason or "order"},
                 data={"client_order_id": order.client_order_id, "amount": delta, "price": fill.price, "fee": fee,
-                      "exchange_time": when},
+                      "base_fee": base_fee, "fee_currency": fee_currency, "exchange_time": when},
             )
         order.exchange_order_id = result.exchange_order_id or order.exchange_order_id
         order.status = _status(result.status)
@@ -117,11 +128,13 @@ def _book(order: Order, fill: Fill) -> None:
     if fill.side == Order.Side.BUY:
         if position is None:
             position = Position(bot_id=order.bot_id, symbol=order.symbol, opened_at=fill.time)
-        total = position.quantity + fill.amount
+        held = fill.amount - fill.base_fee  # what the account holds of it
+        total = position.quantity + held
         position.average_entry = (position.average_entry * position.quantity + fill.price * fill.amount) / total
         position.quantity = total
-        position.entry_quantity += fill.amount
-        position.cost += fill.amount * fill.price + fill.fee
+        position.entry_quantity += held
+        # The quote spent: price x amount, plus a quote fee (a base fee is already the smaller quantity).
+        position.cost += fill.amount * fill.price + (ZERO if fill.base_fee else fill.fee)
         position.save()
         return
     if position is None:
@@ -145,6 +158,33 @@ def _book(order: Order, fill: Fill) -> None:
         position.closed_at = fill.time
         position.realised_pnl = position.proceeds - position.cost
     position.save()
+
+
+def split_symbol(symbol: str) -> tuple[str, str]:
+    base, _, quote = symbol.partition("/")
+    return base, quote.split(":")[0]
+
+
+def close_as_dust(position: Position) -> None:
+    """Close a position whose rest is below the market's amount step (it cannot be sold): the rest is kept as
+    `dust` on the position and said in an event, and the bot may enter again."""
+    with transaction.atomic():
+        position = Position.objects.select_for_update().get(pk=position.pk)
+        if position.status != Position.Status.OPEN:
+            return
+        dust = position.quantity
+        position.dust, position.quantity = dust, ZERO
+        position.status, position.closed_at = Position.Status.CLOSED, timezone.now()
+        position.exit_reason = position.exit_reason or "dust"
+        position.realised_pnl = position.proceeds - position.cost
+        position.save()
+        base = split_symbol(position.symbol)[0]
+        BotEvent.objects.create(
+            bot_id=position.bot_id, kind=BotEvent.Kind.ORDER,
+            message=f"Position closed: {shown(dust)} {base} left below the market's amount step is dust "
+                    "(it cannot be sold; the bot may enter again).",
+            data={"dust": dust, "position": position.pk},
+        )
 
 
 def open_position(bot: Bot) -> Position | None:

@@ -150,6 +150,8 @@ class Bot(models.Model):
     needs_reconcile = models.BooleanField(
         default=True, help_text=_("Compare open orders and the position with the exchange before the next tick.")
     )
+    reconciled_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last comparison of open orders, fills and balance with the exchange.")
     equity_peak = models.DecimalField(max_digits=24, decimal_places=8, null=True, blank=True)
     day_start_equity = models.DecimalField(max_digits=24, decimal_places=8, null=True, blank=True)
     day_start = models.DateField(null=True, blank=True)
@@ -221,6 +223,7 @@ class Order(models.Model):
         CANCELED = "canceled", _("Canceled")
         REJECTED = "rejected", _("Rejected")
         EXPIRED = "expired", _("Expired")
+        LOST = "lost", _("Lost (sent, never known to the exchange)")
 
     UNSETTLED = (Status.PENDING, Status.UNKNOWN)
 
@@ -244,6 +247,9 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     exchange_time = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was last sent (none: never sent); an unknown order is looked up "
+                                         "for the exchange's lookup window from then.")
 
     objects = BookQuerySet.as_manager()
 
@@ -263,6 +269,10 @@ class Fill(models.Model):
     amount = models.DecimalField(max_digits=36, decimal_places=16)
     price = models.DecimalField(max_digits=36, decimal_places=16)
     fee = models.DecimalField(max_digits=36, decimal_places=16, default=Decimal("0"))
+    base_fee = models.DecimalField(
+        max_digits=36, decimal_places=16, default=Decimal("0"),
+        help_text="Fee taken from the bought coin (base currency), so less is held than bought; `fee` is its "
+                  "value in the quote currency.")
     time = models.DateTimeField()
 
     objects = BookQuerySet.as_manager()
@@ -297,6 +307,9 @@ class Position(models.Model):
     exit_price = models.DecimalField(max_digits=36, decimal_places=16, null=True, blank=True)
     exit_reason = models.CharField(max_length=50, blank=True, default="")
     realised_pnl = models.DecimalField(max_digits=36, decimal_places=16, default=Decimal("0"))
+    dust = models.DecimalField(
+        max_digits=36, decimal_places=16, default=Decimal("0"),
+        help_text="Base currency left below the market's amount step when the position closed (cannot be sold).")
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
 

@@ -13,24 +13,46 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from bots import entries, ledger, risk, scheduler
+from bots import entries, ledger, orders, risk, scheduler
 from bots.crashpoints import crashpoint
 from bots.models import Bot, BotEvent, Order, Position
-from exchanges.errors import AuthenticationFailed, ExchangeError, OrderNotFound, OrderRefused, TemporaryExchangeError
+from exchanges.errors import (
+    AuthenticationFailed,
+    ExchangeError,
+    OrderNotFound,
+    OrderOutcomeUnknown,
+    OrderRefused,
+    RateLimited,
+    TemporaryExchangeError,
+)
 from metrics import instruments
 from tradingbot.log_redaction import redact
 
 log = logging.getLogger(__name__)
 
 BRACKET_TAG = "p"  # client order id suffix of the protective (stop-loss/take-profit) exit of an entry
+STOP_TAG = "s"  # client order id suffix of a live position's stop-loss order on the exchange
+STOP_TYPES = orders.STOP_TYPES
+PROTECTIVE_TYPES = orders.PROTECTIVE_TYPES
+# A stop-limit's limit sits this far below its stop price, so that it still fills in a fast fall.
+STOP_LIMIT_OFFSET = Decimal("0.005")
 
 
 class PermanentTickError(Exception):
     """Something the next candle will not fix (bad settings, no such market): the bot goes to `error`."""
+
+
+class OrdersUnsettled(OrderOutcomeUnknown):
+    """An order of this bot is still of unknown outcome: the tick stops before deciding anything."""
+
+
+# While an order's outcome is unknown the bot is ticked again this soon (not a candle later) to look it up.
+SETTLE_RETRY = 5.0
 
 
 @dataclass
@@ -93,7 +115,9 @@ def client_for_bot(bot: Bot):
 
     account = bot.exchange_account
     if bot.mode == Bot.Mode.LIVE:
-        return client_for(account, mode="testnet" if account.mode == account.Mode.TESTNET else "live")
+        # settings.BOT_EXCHANGE_CLIENT_OPTIONS: the ccxt client's retries, backoff and timeout for bots.
+        options = dict(getattr(settings, "BOT_EXCHANGE_CLIENT_OPTIONS", None) or {})
+        return client_for(account, mode="testnet" if account.mode == account.Mode.TESTNET else "live", **options)
     options = {"wallet_key": bot.wallet_key, "starting_balance": bot.starting_balance, "fee": float(bot.fee),
                "quote_currency": bot.symbol.split("/")[-1], "timeframe": bot.timeframe}
     if bot.mode == Bot.Mode.REPLAY:
@@ -139,6 +163,22 @@ def tick_bot(bot_id: int, lease: datetime | None = None) -> TickResult:
     try:
         client = client_for_bot(bot)
         next_due = _tick(bot, client, result)
+    except OrderOutcomeUnknown as exc:
+        # Sent, and the exchange has not said what became of it: ask again in a few seconds; nothing else
+        # is sent meanwhile (settle_unknown_orders runs first on every tick).
+        result.outcome = "retry"
+        if not isinstance(exc, OrdersUnsettled):
+            _event(bot, BotEvent.Kind.ERROR, f"Order outcome unknown, looking it up: {exc}",
+                   {"error": str(exc), "temporary": True})
+        next_due = timezone.now() + timedelta(seconds=SETTLE_RETRY)
+        paused = _paused_until(client)
+        if paused is not None:
+            next_due = max(next_due, paused)  # asking again during a ban makes it longer
+    except RateLimited as exc:
+        result.outcome = "retry"
+        _event(bot, BotEvent.Kind.ERROR, f"The exchange asked us to wait: {exc}. The bot resumes by itself then.",
+               {"error": str(exc), "temporary": True, "paused_until": exc.until})
+        next_due = max(_next_due(bot, client, retry=True), exc.until)
     except TemporaryExchangeError as exc:
         result.outcome = "retry"
         _event(bot, BotEvent.Kind.ERROR,
@@ -195,6 +235,14 @@ def _renew(bot_id: int, lease: datetime | None, now: datetime) -> "scheduler.Lea
     return scheduler.hold(bot_id, lease, now)
 
 
+def _paused_until(client) -> datetime | None:
+    from exchanges import rate_limits
+
+    key = getattr(client, "pause_key", None)
+    paused = rate_limits.paused_until(key) if key else None
+    return paused[0] if paused else None
+
+
 def _event(bot: Bot, kind: str, message: str, data: dict | None = None, *, exchange_time: datetime | None = None,
            source: str = "worker") -> BotEvent:
     """An audit event, stamped with the wall clock (the order people did things in); a replay bot's
@@ -228,7 +276,7 @@ def _next_due(bot: Bot, client, retry: bool = False) -> datetime | None:
 def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
     settle_unknown_orders(bot, client)
     sync_protective_exit(bot, client)
-    if bot.needs_reconcile:
+    if reconcile_due(bot, client):
         reconcile_with_exchange(bot, client)
     crashpoint("after_reconcile")
 
@@ -267,7 +315,7 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
         decision = {**decision, "signal": "HOLD"}
     result.signal = decision["signal"]
 
-    position = ledger.open_position(bot)
+    position = drop_dust(bot, client, ledger.open_position(bot))
     limits = risk.RiskLimits.from_bot(bot)
     state = _risk_state(bot, limits, exchange_now, close, position)
     _apply_halts(bot, client, limits, state, candle_at, position, result)
@@ -279,7 +327,11 @@ def _tick(bot: Bot, client, result: TickResult) -> datetime | None:
                exchange_time=exchange_now)
     if result.orders:
         position = ledger.open_position(bot)
-    if position is not None and bot.mode == Bot.Mode.LIVE:
+    if position is not None and not client.capabilities.simulated and limits.trailing_stop_pct:
+        trail_exchange_stop(bot, client, limits, position, candles, candle_at)
+    if position is not None and not client.capabilities.simulated:
+        # No bracket on this exchange: the tick checks take-profit, trailing stop (and the stop-loss, where the
+        # exchange holds none or a stop-limit was jumped) on each closed candle.
         reason = live_protective_exit(limits, position, candles)
         if reason:
             exit_position(bot, client, position, candle_at, reason, result)
@@ -377,7 +429,8 @@ def _risk_state(bot: Bot, limits: risk.RiskLimits, exchange_now: datetime, close
 
 def _with_entry_counts(bot: Bot, state: TickState, candle_at: datetime) -> TickState:
     """Orders of the last hour (protective exits not counted) and the owner's open positions."""
-    recent = Order.objects.filter(bot=bot, candle_at__gt=candle_at - timedelta(hours=1)).exclude(type="bracket")
+    recent = (Order.objects.filter(bot=bot, candle_at__gt=candle_at - timedelta(hours=1))
+              .exclude(type__in=PROTECTIVE_TYPES))
     return dataclasses.replace(
         state,
         orders_last_hour=recent.count(),
@@ -419,7 +472,7 @@ def _quantize_down(amount: Decimal, step: Decimal | None) -> Decimal:
 
 def enter(bot: Bot, client, candle_at: datetime, review: risk.Decision, close: Decimal, result: TickResult):
     """Buy with `review.cash` of quote currency, then protect the position."""
-    if bot.mode == Bot.Mode.LIVE:
+    if not client.capabilities.simulated:
         # A whole number of the market's amount steps, so the exit can sell exactly what was bought.
         fee = Decimal("0.001")
         step = _amount_step(client, bot)
@@ -454,15 +507,15 @@ def enter(bot: Bot, client, candle_at: datetime, review: risk.Decision, close: D
     result.orders.append(order.client_order_id)
     order.refresh_from_db()
     if order.filled > 0:
-        protect(bot, client, order, candle_at)
+        protect(bot, client, order, candle_at, result)
 
 
 _markets: dict = {}
 MARKETS_TTL = 3600.0
 
 
-def _amount_step(client, bot: Bot) -> Decimal | None:
-    """The market's amount step, from markets loaded at most once an hour per process and exchange."""
+def _market(client, bot: Bot):
+    """The bot's market, from markets loaded at most once an hour per process and exchange."""
     key = bot.exchange_account.exchange_id
     loaded = _markets.get(key)
     if loaded is None or time.monotonic() - loaded[0] > MARKETS_TTL:
@@ -471,41 +524,29 @@ def _amount_step(client, bot: Bot) -> Decimal | None:
     market = loaded[1].get(bot.symbol)
     if market is None:
         raise PermanentTickError(f"{bot.exchange_account.exchange_id} has no market {bot.symbol}.")
-    return market.amount_step
+    return market
+
+
+def _amount_step(client, bot: Bot) -> Decimal | None:
+    return _market(client, bot).amount_step
 
 
 def send(bot: Bot, client, order: Order, params: dict | None = None) -> Order:
-    """Send a recorded order. If we cannot know whether it reached the exchange, it is `unknown` and the
-    next tick asks the exchange before doing anything else."""
-    crashpoint("before_order_sent")
-    instruments.count_order("submitted", bot, order.side)
-    try:
-        answer = client.create_order(order.symbol, order.side, order.type, order.amount, order.price,
-                                     client_order_id=order.client_order_id, stop_price=None, params=params)
-    except TemporaryExchangeError as exc:
-        Order.objects.filter(pk=order.pk).update(status=Order.Status.UNKNOWN, error=str(exc)[:500])
-        instruments.count_order("unknown", bot, order.side)
-        raise
-    except OrderRefused as exc:
-        Order.objects.filter(pk=order.pk).update(status=Order.Status.REJECTED, error=exc.reason[:500])
-        instruments.count_order("rejected", bot, order.side, reason=exc.reason)
-        _event(bot, BotEvent.Kind.ERROR, gettext_noop("Order %(order)s refused by the exchange: %(reason)s") % {
-                   "order": order.client_order_id, "reason": exc.reason},
-               {"client_order_id": order.client_order_id, "reason": exc.reason})
-        raise
-    crashpoint("after_order_sent")
-    ledger.apply_result(order, answer)
-    instruments.count_fill(bot, order.side, answer.filled)
-    crashpoint("after_order_recorded")
+    """Send a recorded order (bots.orders.send): an unknown outcome leaves it `unknown` and the next tick,
+    a few seconds later, asks the exchange before doing anything else."""
+    orders.send(order, client, params=params)
     return order
 
 
-def protect(bot: Bot, client, entry: Order, candle_at: datetime) -> None:
+def protect(bot: Bot, client, entry: Order, candle_at: datetime, result: TickResult | None = None) -> None:
     """Place the stop-loss/take-profit exit of a new position (a bracket on the simulated exchanges; a
     live bot's protective exit is checked by the tick itself against each closed candle)."""
     limits = risk.RiskLimits.from_bot(bot)
     levels = risk.protective_levels(limits, entry.average or Decimal("0"))
-    if bot.mode == Bot.Mode.LIVE or not (levels["stop_loss"] or levels["take_profit"] or levels["trailing"]):
+    if not client.capabilities.simulated:
+        protect_on_exchange(bot, client, limits, candle_at, result)
+        return
+    if not (levels["stop_loss"] or levels["take_profit"] or levels["trailing"]):
         return
     position = ledger.open_position(bot)
     if position is None:
@@ -530,9 +571,128 @@ def protect(bot: Bot, client, entry: Order, candle_at: datetime) -> None:
     ledger.apply_result(order, answer)
 
 
+def protect_on_exchange(bot: Bot, client, limits: risk.RiskLimits, candle_at: datetime,
+                        result: TickResult | None = None, stop: Decimal | None = None) -> None:
+    """A live position's stop-loss as an order on the exchange (stop-limit or stop-market, by the capability
+    table), so it stays protected while no worker runs. Where the exchange holds none, the tick checks the
+    stop-loss on each closed candle (live_protective_exit) and an event says so."""
+    if not (limits.stop_loss_pct or stop):
+        return
+    position = ledger.open_position(bot)
+    if position is None:
+        return  # never a stop for a closed position
+    kind = client.capabilities.protective_order_type
+    if kind not in STOP_TYPES:
+        if not BotEvent.objects.filter(bot=bot, data__candle_stop=True, time__gte=position.opened_at).exists():
+            _event(bot, BotEvent.Kind.ORDER, f"{bot.exchange_account.exchange_id} holds no stop-loss orders: the bot "
+                   "checks the stop-loss on each closed candle (it cannot act while no worker runs).",
+                   {"candle_stop": True})
+        return
+    if Order.objects.filter(bot=bot, type__in=STOP_TYPES, status__in=(Order.Status.OPEN, *Order.UNSETTLED)).exists():
+        return
+    market = _market(client, bot)
+    held = client.fetch_balance().get(bot.symbol.split("/")[0])
+    amount = _quantize_down(min(position.quantity, held.free) if held is not None else position.quantity,
+                            market.amount_step)
+    if amount <= 0:
+        return
+    if stop is None:
+        stop = position.average_entry * (1 - limits.stop_loss_pct)
+    stop = _quantize_down(stop, market.price_step)
+    limit = _quantize_down(stop * (1 - STOP_LIMIT_OFFSET), market.price_step) if kind == "stop_limit" else None
+    # A stop placed again (after a cancel on the exchange) gets a new id, even on the same candle.
+    earlier = Order.objects.filter(bot=bot, type__in=STOP_TYPES, candle_at=candle_at).exclude(
+        status__in=(Order.Status.OPEN, *Order.UNSETTLED)).exclude(error__startswith=NEVER_SENT).count()
+    order, created = ledger.record_intent(bot, side="sell", amount=amount, candle_at=candle_at, reason="stop_loss",
+                                          type=kind, price=limit, tag=f"{STOP_TAG}{earlier or ''}")
+    if not created and not _may_send(order):
+        return
+    crashpoint("before_bracket_sent")
+    try:
+        orders.send(order, client, stop_price=stop)
+    except OrderRefused as exc:
+        if "insufficient" in exc.reason.lower():
+            # Coins missing for the stop: an alert; the candle check still watches the position.
+            _event(bot, BotEvent.Kind.ERROR, f"The stop-loss could not be placed on the exchange ({exc.reason}): the "
+                   "bot checks it on each closed candle instead. Check the account's balance.",
+                   {"error": exc.reason, "alert": True})
+            return
+        # An invalid stop (most often: the price has already passed it): the position is sold at market now.
+        _event(bot, BotEvent.Kind.ERROR, f"The stop-loss was refused by the exchange ({exc.reason}): the position "
+               "is sold at market.", {"error": exc.reason, "temporary": True})
+        exit_position(bot, client, position, candle_at, "stop_loss", result or TickResult(bot.pk, "ticked"))
+        return
+    crashpoint("after_bracket_sent")
+    _event(bot, BotEvent.Kind.ORDER, f"Stop-loss on the exchange: {kind.replace('_', '-')} sell "
+           f"{ledger.shown(amount)} {bot.symbol} at {ledger.shown(stop)}"
+           f"{f' (limit {ledger.shown(limit)})' if limit is not None else ''}.",
+           {"client_order_id": order.client_order_id, "stop_price": stop, "limit": limit, "type": kind})
+
+
+TRAIL_EVERY = timedelta(seconds=60)  # an exchange stop is moved up by cancel-and-replace at most this often
+
+
+def trail_exchange_stop(bot: Bot, client, limits: risk.RiskLimits, position: Position, candles,
+                        candle_at: datetime) -> None:
+    """Move a live position's exchange stop up to its trailing level (the highest price over the closed
+    candles since entry, less the trailing distance) by cancel-and-replace, at most once a minute; a stop that
+    filled meanwhile is booked and not replaced."""
+    from exchanges import execution
+
+    order = Order.objects.filter(bot=bot, type__in=STOP_TYPES, status=Order.Status.OPEN).first()
+    current = (order.raw or {}).get("stopPrice") if order is not None else None
+    if order is None or not current:
+        return
+    since = candles[candles.index >= position.opened_at.replace(second=0, microsecond=0)]
+    entry = float(position.average_entry)
+    peak = max(entry, float(since["high"].max())) if len(since) else entry
+    level = execution.stop_level(entry, float(limits.stop_loss_pct), float(limits.trailing_stop_pct), peak)
+    market = _market(client, bot)
+    level = _quantize_down(Decimal(repr(level)), market.price_step)
+    if level <= Decimal(str(current)) or (order.sent_at and timezone.now() - order.sent_at < TRAIL_EVERY):
+        return
+    try:
+        answer = client.cancel_order(order.symbol, client_order_id=order.client_order_id)
+    except OrderNotFound:
+        answer = client.fetch_order(order.symbol, client_order_id=order.client_order_id)
+    ledger.apply_result(order, answer)
+    if answer.filled > 0 or ledger.open_position(bot) is None:
+        return
+    _event(bot, BotEvent.Kind.ORDER, f"Trailing stop: moving the stop-loss from {current} to {ledger.shown(level)}.",
+           {"client_order_id": order.client_order_id, "from": str(current), "to": level})
+    protect_on_exchange(bot, client, limits, candle_at, stop=level)
+
+
+def sync_exchange_stops(bot: Bot, client) -> None:
+    """A live position's stop on the exchange since the last tick: a fill is booked from the exchange's fill
+    (the position closes with reason stop_loss); a stop canceled on the exchange (by hand) while the position
+    is open is placed again and reported; a position without its stop (a crash, a refusal) gets it."""
+    limits = risk.RiskLimits.from_bot(bot)
+    for order in Order.objects.filter(bot=bot, type__in=STOP_TYPES, status=Order.Status.OPEN):
+        try:
+            answer = client.fetch_order(order.symbol, client_order_id=order.client_order_id)
+        except OrderNotFound:
+            orders.settle(order, client)
+            continue
+        if answer.status == order.status and answer.filled == order.filled:
+            continue
+        ledger.apply_result(order, answer)
+        if answer.filled > order.filled:
+            _event(bot, BotEvent.Kind.ORDER, f"The stop-loss {order.client_order_id} filled on the exchange: "
+                   f"{ledger.shown(answer.filled)} {bot.symbol} at {ledger.shown(answer.average or 0)}.",
+                   {"client_order_id": order.client_order_id, "filled": answer.filled})
+        elif answer.status == Order.Status.CANCELED and ledger.open_position(bot) is not None:
+            _event(bot, BotEvent.Kind.ERROR, f"The stop-loss {order.client_order_id} was canceled on the exchange "
+                   "(by hand?): it is placed again.", {"error": "stop canceled on the exchange", "temporary": True,
+                                                       "client_order_id": order.client_order_id})
+    position = ledger.open_position(bot)
+    if position is not None and limits.stop_loss_pct and client.capabilities.protective_order_type in STOP_TYPES:
+        protect_on_exchange(bot, client, limits, last_closed_candle(client.now(), bot.timeframe))
+
+
 def exit_position(bot: Bot, client, position: Position, candle_at: datetime, reason: str, result: TickResult):
     """Sell the whole position at market; cancel its protective exit first (unless that already sold)."""
-    bracket = Order.objects.filter(bot=bot, type="bracket", status=Order.Status.OPEN).first()
+    bracket = Order.objects.filter(bot=bot, type__in=PROTECTIVE_TYPES, status=Order.Status.OPEN).first()
     if bracket is not None:
         try:
             answer = client.cancel_order(bot.symbol, client_order_id=bracket.client_order_id)
@@ -543,10 +703,18 @@ def exit_position(bot: Bot, client, position: Position, candle_at: datetime, rea
         if position.status != Position.Status.OPEN:
             return
     amount = position.quantity
-    if bot.mode != Bot.Mode.LIVE:
+    held = client.fetch_balance().get(bot.symbol.split("/")[0])
+    if client.capabilities.simulated:
         # The bot's own simulated wallet holds exactly the position; the ledger's 12 decimals may round up.
-        held = client.fetch_balance().get(bot.symbol.split("/")[0])
         amount = min(amount, held.free) if held is not None else amount
+    else:
+        # Sell what is there (a fee taken from the bought coin leaves less than was bought), in whole amount
+        # steps; what is left below one step is dust, recorded when the position closes.
+        step = _amount_step(client, bot)
+        amount = _quantize_down(min(amount, held.free) if held is not None else amount, step)
+        if amount <= 0:
+            ledger.close_as_dust(position)
+            return
     crashpoint("before_order_recorded")
     order, created = ledger.record_intent(bot, side="sell", amount=amount, candle_at=candle_at, reason=reason)
     if not created and not _may_send(order):
@@ -556,9 +724,23 @@ def exit_position(bot: Bot, client, position: Position, candle_at: datetime, rea
            {"client_order_id": order.client_order_id, "reason": reason})
     send(bot, client, order)
     result.orders.append(order.client_order_id)
+    if not client.capabilities.simulated:
+        drop_dust(bot, client, ledger.open_position(bot))
 
 
-NEVER_SENT = "Never reached the exchange"
+def drop_dust(bot: Bot, client, position: Position | None) -> Position | None:
+    """A live position smaller than one amount step cannot be sold: close it as dust (recorded on the
+    position and in an event) so that it blocks neither the next BUY nor a SELL. Returns what is left open."""
+    if position is None or client.capabilities.simulated:
+        return position
+    step = _amount_step(client, bot)
+    if step and position.quantity < step:
+        ledger.close_as_dust(position)
+        return None
+    return position
+
+
+NEVER_SENT = orders.NEVER_SENT
 
 
 def _may_send(order: Order) -> bool:
@@ -572,34 +754,30 @@ def _may_send(order: Order) -> bool:
 
 
 def settle_unknown_orders(bot: Bot, client) -> None:
-    """Orders recorded but not known to be acknowledged (a crash, a timeout): ask the exchange about each
-    before anything else happens. Not found means it never arrived: it is marked so, never re-sent late."""
-    for order in Order.objects.filter(bot=bot, status__in=Order.UNSETTLED):
-        try:
-            answer = client.fetch_order(order.symbol, client_order_id=order.client_order_id)
-        except OrderNotFound:
-            with transaction.atomic():
-                Order.objects.filter(pk=order.pk).update(
-                    status=Order.Status.CANCELED,
-                    error=f"{NEVER_SENT} (the tick stopped before sending it); never sent for a later candle.")
-                _event(bot, BotEvent.Kind.RECONCILE,
-                       gettext_noop("Order %(order)s never reached the exchange: marked canceled.") % {
-                           "order": order.client_order_id}, {"client_order_id": order.client_order_id})
+    """Orders recorded but not known to be acknowledged (a crash, a timeout, an answer lost after the exchange
+    took it): ask the exchange about each before anything else happens (bots.orders.settle). While one is
+    still unknown the tick stops here (OrdersUnsettled): no other order is sent for the same intent."""
+    still_unknown = []
+    for order in orders.unsettled(bot):
+        outcome = orders.settle(order, client)
+        if outcome == orders.UNKNOWN:
+            still_unknown.append(order.client_order_id)
             continue
-        ledger.apply_result(order, answer)
-        _event(bot, BotEvent.Kind.RECONCILE,
-               gettext_noop("Order %(order)s found on the exchange: %(status)s, filled %(filled)s.") % {
-                   "order": order.client_order_id, "status": answer.status, "filled": ledger.shown(answer.filled)},
-               {"client_order_id": order.client_order_id,
-                                                         "status": answer.status, "filled": answer.filled})
-        if order.side == "buy" and answer.filled > 0 and order.type != "bracket":
-            protect(bot, client, Order.objects.get(pk=order.pk), order.candle_at)
+        if outcome != orders.SETTLED:
+            continue
+        order.refresh_from_db()
+        if order.side == "buy" and order.filled > 0 and order.type != "bracket":
+            protect(bot, client, order, order.candle_at)
+    if still_unknown:
+        raise OrdersUnsettled(f"order(s) {', '.join(still_unknown)} not shown by the exchange yet; asked again "
+                              f"in {SETTLE_RETRY:.0f} s, nothing else is sent meanwhile")
 
 
 def sync_protective_exit(bot: Bot, client) -> None:
     """Has the exchange executed the open position's stop-loss/take-profit since the last tick? And a
     position whose bracket never reached the exchange (a crash between entry and bracket) gets it now."""
-    if bot.mode == Bot.Mode.LIVE:
+    if not client.capabilities.simulated:
+        sync_exchange_stops(bot, client)
         return
     brackets = list(Order.objects.filter(bot=bot, type="bracket", status=Order.Status.OPEN))
     for order in brackets:
@@ -625,8 +803,13 @@ def sync_protective_exit(bot: Bot, client) -> None:
 
 
 def reconcile_with_exchange(bot: Bot, client) -> None:
-    """After a start or resume: orders of this bot open on the exchange but not in the ledger are
-    imported, and the position is compared with the exchange's balance (the exchange is the truth)."""
+    """On start and resume, and every RECONCILE_EVERY for a bot on a real exchange: the ledger against the
+    exchange's truth.
+    1. orders of this bot open on the exchange but not in the ledger are adopted (an event says so);
+    2. orders the ledger has open are asked for by client order id: a fill or cancel meanwhile is booked, one
+       the exchange does not know (after its lookup window) is marked lost with an alert;
+    3. the position against the balance: a simulated wallet is the bot's alone, the ledger follows it; on a
+       real account a position the balance cannot cover is flagged (event), never silently corrected."""
     prefix = ledger.client_order_prefix(bot.pk)
     known = set(Order.objects.filter(bot=bot).values_list("client_order_id", flat=True))
     imported = 0
@@ -635,10 +818,21 @@ def reconcile_with_exchange(bot: Bot, client) -> None:
         if cid.startswith(prefix) and cid not in known:
             order = Order.objects.create(bot=bot, client_order_id=cid, symbol=answer.symbol, side=answer.side,
                                          type=answer.type, amount=answer.amount or 0, candle_at=answer.timestamp
-                                         or timezone.now(), reason="imported", status=Order.Status.UNKNOWN)
+                                         or timezone.now(), reason="imported", status=Order.Status.UNKNOWN,
+                                         sent_at=answer.timestamp or timezone.now())
             ledger.apply_result(order, answer)
+            _event(bot, BotEvent.Kind.RECONCILE, gettext_noop(
+                "Order %(order)s found open on the exchange and not in the ledger: adopted.") % {"order": cid},
+                {"client_order_id": cid, "adopted": True})
             imported += 1
             instruments.count_reconciliation_difference(bot, "order")
+    if not client.capabilities.simulated:
+        for order in Order.objects.filter(bot=bot, status=Order.Status.OPEN):
+            if order.sent_at is None:
+                order.sent_at = order.updated_at
+            if orders.settle(order, client) == orders.LOST:
+                log.warning("bot %s: open order %s unknown to the exchange: lost", bot.pk, order.client_order_id)
+                instruments.count_reconciliation_difference(bot, "lost_order")
     details = {"imported_orders": imported}
     base = bot.symbol.split("/")[0]
     balance = client.fetch_balance().get(base)
@@ -646,20 +840,36 @@ def reconcile_with_exchange(bot: Bot, client) -> None:
     position = ledger.open_position(bot)
     booked = position.quantity if position else Decimal("0")
     details.update({"exchange_quantity": held, "ledger_quantity": booked})
-    # A simulated wallet is the bot's alone: the ledger follows it both ways. A live account may hold more
-    # than this bot bought (other bots, the user's own coins), so only a shortfall is corrected there.
-    follows = abs(held - booked) > ledger.DUST if bot.mode != Bot.Mode.LIVE else booked - held > ledger.DUST
-    if follows:
+    now = timezone.now()
+    if client.capabilities.simulated and abs(held - booked) > ledger.DUST:
         instruments.count_reconciliation_difference(bot, "position")
         _event(bot, BotEvent.Kind.RECONCILE,
                gettext_noop("The exchange holds %(held)s %(base)s, the ledger %(booked)s: "
                             "the ledger follows the exchange.") % {
                    "held": ledger.shown(held), "base": base, "booked": ledger.shown(booked)}, details)
         _correct_position(bot, position, held)
-    Bot.objects.filter(pk=bot.pk).update(needs_reconcile=False)
-    bot.needs_reconcile = False
+    elif not client.capabilities.simulated and booked - held > ledger.DUST:
+        # A live account may hold more than this bot bought (the user's own coins); less is a problem to show.
+        instruments.count_reconciliation_difference(bot, "position")
+        _event(bot, BotEvent.Kind.RECONCILE, gettext_noop(
+            "Position differs from the exchange: the ledger holds %(booked)s %(base)s, the account %(held)s. Not "
+            "corrected: check the account (coins moved or sold outside the bot?) and close or adjust the "
+            "position.") % {"booked": ledger.shown(booked), "base": base, "held": ledger.shown(held)},
+            {**details, "mismatch": True})
+    Bot.objects.filter(pk=bot.pk).update(needs_reconcile=False, reconciled_at=now)
+    bot.needs_reconcile, bot.reconciled_at = False, now
     _event(bot, BotEvent.Kind.RECONCILE, gettext_noop("Reconciled with the exchange (%(count)s orders imported).") % {
         "count": imported}, details)
+
+
+def reconcile_due(bot: Bot, client, now: datetime | None = None) -> bool:
+    """On start/resume, and every RECONCILE_EVERY for a bot on a real exchange."""
+    if bot.needs_reconcile:
+        return True
+    if client.capabilities.simulated:
+        return False
+    every = timedelta(minutes=getattr(settings, "RECONCILE_EVERY_MINUTES", 15))
+    return bot.reconciled_at is None or (now or timezone.now()) - bot.reconciled_at >= every
 
 
 def _correct_position(bot: Bot, position: Position | None, held: Decimal) -> None:

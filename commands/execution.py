@@ -1,12 +1,11 @@
 """The glue between a command and the order layer: record the intent, send it, book the answer.
 
-Kept to a few small functions against a narrow interface (bots.ledger and the exchange client) so that
-the order layer being rebuilt (issue 16: unknown-state handling, lookups by client order id) can replace
-them in one place:
+Orders placed by hand go through the bots' own order layer (bots.orders), so they follow the same rules:
 - `place_order(book, client, ...)`: the Order row (our client order id) is written BEFORE anything is
-  sent; the answer is booked with bots.ledger.apply_result; a temporary error leaves it `unknown`.
-- `settle(order, client)`: asks the exchange about an unsettled order by its client order id (as
-  bots.tick.settle_unknown_orders does for a bot's own orders); one that never arrived is never sent late.
+  sent (bots.orders.send); an unknown outcome leaves it `unknown`, never sent again under another id.
+- `settle(order, client)`: asks the exchange about an unsettled order by its client order id
+  (bots.orders.settle, as the tick does): unknown until the exchange's lookup window has passed, then lost;
+  one that was never sent is never sent late.
 - `cancel_order(order, client)`: cancel and book what the exchange says (a fill that raced the cancel too).
 - `holding(book)`: the book's lease (bots.scheduler), so a command never trades beside a tick of the same
   bot, nor beside another command on the same manual book.
@@ -20,13 +19,11 @@ from datetime import datetime
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from bots import ledger, scheduler
-from bots.crashpoints import crashpoint
+from bots import ledger, orders, scheduler
 from bots.models import Bot, BotEvent, Order
-from exchanges.errors import OrderNotFound, OrderRefused, TemporaryExchangeError
-from metrics import instruments
+from exchanges.errors import OrderNotFound, OrderOutcomeUnknown, TemporaryExchangeError
 
-NEVER_SENT = "Never reached the exchange"  # the same words bots.tick uses, so pages read alike
+NEVER_SENT = orders.NEVER_SENT  # the same words as the tick's, so pages read alike
 BUSY_WAIT = 5.0  # seconds a command waits for a tick of the same bot to finish
 
 
@@ -106,57 +103,18 @@ def place_order(book: Bot, client, *, client_order_id: str, side: str, type: str
             "price": ledger.shown(price) if price is not None else "", "reason": reason, "source": source},
         data={"client_order_id": client_order_id, "amount": amount, "price": price, "type": type},
     )
-    crashpoint("command_before_order_sent")
-    instruments.count_order("submitted", book, side)
     try:
-        answer = client.create_order(book.symbol, side, type, amount, price, client_order_id=client_order_id,
-                                     params=params)
-    except TemporaryExchangeError as exc:
-        Order.objects.filter(pk=order.pk).update(status=Order.Status.UNKNOWN, error=str(exc)[:500])
-        instruments.count_order("unknown", book, side)
-        order.refresh_from_db()
-        return order
-    except OrderRefused as exc:
-        Order.objects.filter(pk=order.pk).update(status=Order.Status.REJECTED, error=exc.reason[:500])
-        instruments.count_order("rejected", book, side, reason=exc.reason)
-        BotEvent.objects.create(bot=book, kind=BotEvent.Kind.ERROR, source=source,
-                                message=(gettext_noop("Order %(order)s refused by the exchange: %(reason)s") % {
-                                    "order": client_order_id, "reason": exc.reason})[:1000],
-                                data={"client_order_id": client_order_id, "reason": exc.reason})
-        raise
-    crashpoint("command_after_order_sent")
-    ledger.apply_result(order, answer, source=source)
-    instruments.count_fill(book, side, answer.filled)
+        orders.send(order, client, params=params, source=source, crash_prefix="command_")
+    except (OrderOutcomeUnknown, TemporaryExchangeError):
+        pass  # unknown (settled later by its client order id), or never sent (nothing was traded)
     order.refresh_from_db()
     return order
 
 
 def settle(order: Order, client) -> bool:
-    """Ask the exchange about an order we do not know the outcome of; True when it is settled now.
-
-    Not found means it never arrived: it is marked canceled and never sent later (a manual order sent
-    minutes late is not the order the user asked for). A temporary error leaves it unknown for next time."""
-    try:
-        answer = client.fetch_order(order.symbol, client_order_id=order.client_order_id)
-    except OrderNotFound:
-        Order.objects.filter(pk=order.pk, status__in=Order.UNSETTLED).update(
-            status=Order.Status.CANCELED, error=f"{NEVER_SENT}; not sent later.")
-        BotEvent.objects.create(bot_id=order.bot_id, kind=BotEvent.Kind.RECONCILE,
-                                message=gettext_noop("Order %(order)s never reached the exchange: marked canceled.") % {
-                                    "order": order.client_order_id},
-                                data={"client_order_id": order.client_order_id})
-        return True
-    except TemporaryExchangeError:
-        return False
-    ledger.apply_result(order, answer, source="command")
-    BotEvent.objects.create(bot_id=order.bot_id, kind=BotEvent.Kind.RECONCILE,
-                            message=gettext_noop(
-                                "Order %(order)s found on the exchange: %(status)s, filled %(filled)s.") % {
-                                "order": order.client_order_id, "status": answer.status,
-                                "filled": ledger.shown(answer.filled)},
-                            data={"client_order_id": order.client_order_id, "status": answer.status,
-                                  "filled": answer.filled})
-    return True
+    """Ask the exchange about an order we do not know the outcome of; True when it is settled now (found,
+    never sent, or lost after the exchange's lookup window: a manual order is never sent late)."""
+    return orders.settle(order, client, source="command") != orders.UNKNOWN
 
 
 def cancel_order(order: Order, client, *, source: str, actor=None) -> Order:

@@ -97,9 +97,11 @@ def settle_command_orders(now=None) -> int:
         activity = activity_of(order)
         if activity is not None and activity.status == Activity.Status.RUNNING:
             base, quote = order.symbol.split("/")[0], order.symbol.split("/")[1]
-            status = Activity.Status.FAILED if order.status == Order.Status.CANCELED else Activity.Status.DONE
+            failed = order.status in (Order.Status.CANCELED, Order.Status.LOST)
+            status = Activity.Status.FAILED if failed else Activity.Status.DONE
+            code = "" if not failed else ("lost" if order.status == Order.Status.LOST else "never_sent")
             Activity.objects.filter(pk=activity.pk, status=Activity.Status.RUNNING).update(
-                status=status, code="" if status == Activity.Status.DONE else "never_sent",
+                status=status, code=code,
                 message=order_message(order, base, quote), updated_at=now)
         from bots.live import publish_bot_update
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from bots import control, ledger
 from bots.models import Bot, Order, Position
+from bots.orders import PROTECTIVE_TYPES
 from bots.templatetags.bot_display import money
 from commands import execution
 from commands.definitions import CancelOrders, ClosePosition, ForceExit, PlaceOrder
@@ -195,6 +196,9 @@ def order_message(order: Order, base: str, quote: str) -> str:
         return _("Order placed: %(amount)s %(base)s at %(price)s, open (filled %(filled)s so far).") % values
     if order.status == Order.Status.CANCELED and order.error.startswith(execution.NEVER_SENT):
         return _("The order never reached the exchange; nothing was traded.")
+    if order.status == Order.Status.LOST:
+        return _("The exchange never showed this order after it was sent: it is marked lost and not sent again. "
+                 "Check the exchange account.")
     return _("The order ended %(status)s with %(filled)s %(base)s filled.") % {**values, "status": order.status}
 
 
@@ -245,17 +249,18 @@ class _ClosingHandler:
                 position = ledger.open_position(book)
                 if position is None:
                     return Done(_("The position was already closed; nothing was sent."), {"book_id": book.pk})
-                for bracket in Order.objects.filter(bot=book, type="bracket", status=Order.Status.OPEN):
+                # The protective order first (a bracket, or a live bot's stop on the exchange, which holds the coins).
+                for bracket in Order.objects.filter(bot=book, type__in=PROTECTIVE_TYPES, status=Order.Status.OPEN):
                     execution.cancel_order(bracket, client, source=ctx.door, actor=ctx.actor)
                 position.refresh_from_db()
                 if position.status != Position.Status.OPEN:
                     return Done(_("The position's stop-loss or take-profit closed it first; nothing more was sent."),
                                 {"book_id": book.pk})
                 amount = position.quantity
-                if book.is_manual or book.mode != Bot.Mode.LIVE:
-                    # A simulated wallet holds exactly what was bought; the ledger's last digits may round up.
-                    held = client.fetch_balance().get(base)
-                    amount = min(amount, held.free) if held is not None else amount
+                # A simulated wallet holds exactly what was bought (the ledger's last digits may round up); a
+                # live account may hold less than was bought (a fee taken from the coin): sell what is there.
+                held = client.fetch_balance().get(base)
+                amount = min(amount, held.free) if held is not None else amount
                 order = execution.place_order(
                     book, client, client_order_id=command_order_id(ctx, "x"), side="sell", type="market",
                     amount=amount, reason=reason, source=ctx.door, actor=ctx.actor)
@@ -302,14 +307,14 @@ class ForceExitHandler(_ClosingHandler):
 class CancelOrdersHandler:
     def prepare(self, user, cmd: CancelOrders) -> Plan:
         mine = Order.objects.for_user(user).select_related("bot", "bot__exchange_account")
-        orders = mine.filter(status=Order.Status.OPEN).exclude(type="bracket")
+        orders = mine.filter(status=Order.Status.OPEN).exclude(type__in=PROTECTIVE_TYPES)
         if cmd.order_ids:
             orders = orders.filter(pk__in=cmd.order_ids)
         elif cmd.order_id is not None:
             order = mine.filter(pk=cmd.order_id).first()
             if order is None:
                 raise Refusal(_("No such order."), "not_found")
-            if order.type == "bracket":
+            if order.type in PROTECTIVE_TYPES:
                 raise Refusal(_("This is the position's protective stop-loss/take-profit; close the position "
                                 "instead."), "protective_order")
             if order.status != Order.Status.OPEN:

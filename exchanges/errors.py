@@ -23,3 +23,17 @@ class AuthenticationFailed(ExchangeError):
 
 class OrderNotFound(ExchangeError):
     """No order with that id on the exchange."""
+
+
+class OrderOutcomeUnknown(TemporaryExchangeError):
+    """The order was sent but the exchange has not said whether it exists (no answer, 5xx, "duplicate order"
+    while a lookup does not show it yet): it stays unknown, is looked up by its client order id, and no other
+    order is sent for the same intent meanwhile."""
+
+
+class RateLimited(TemporaryExchangeError):
+    """The exchange answered 429 or 418 (a ban): no request goes to it before `until`."""
+
+    def __init__(self, message: str, until):
+        self.until = until
+        super().__init__(message)

@@ -4,12 +4,22 @@
     fake.url, fake.api_key, fake.api_secret
     fake.set_price("BTC/USDT", "20000", spread="0.0002", volume="1000")
     fake.inject("timeout" | "429" | "5xx" | "auth" | "insufficient" | "partial_fill", times=1)
+    fake.inject("502")      # the next order is accepted, and the answer is a proxy's 502
+    fake.inject("unreachable")  # the next order creation gets a proxy's 502 and never reaches the exchange
+    fake.inject("clock_skew")  # the next signed request is refused: "Timestamp ... ahead of the server's time"
+    fake.inject("hidden")   # the next order is accepted but lookups do not show it for fake.hidden_for seconds
+    fake.reveal()           # ... or until this (with fake.hidden_for = math.inf)
+    fake.ban(seconds)       # every request gets 418 "IP banned until ..." (with Retry-After) until then
+    fake.duplicates = "allow"  # a repeated newClientOrderId makes a second order (as some exchanges do)
+    fake.fee_in_base = True    # a BUY's commission is taken from the bought coin (Binance without BNB)
+    STOP_LOSS / STOP_LOSS_LIMIT orders wait for set_price to reach their stopPrice, then fill (market / limit)
     fake.orders (list of dicts), fake.balances ({asset: {"free": Decimal, "locked": Decimal}})
     fake.stop()
 
 It serves HTTP from a thread, so a separate worker process can talk to it (CCXT_URL_OVERRIDES env) while
 the test inspects it. Order creation is idempotent on newClientOrderId as on Binance ("Duplicate order sent").
-Commissions are charged in the quote asset (fee rate `fake.fee`), which keeps the arithmetic of tests simple.
+Commissions are charged in the quote asset (fee rate `fake.fee`), which keeps the arithmetic of tests simple,
+unless fee_in_base is set. 429 and 418 answers carry a Retry-After header (`fake.retry_after` seconds for 429).
 """
 
 import csv
@@ -26,8 +36,11 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "exchanges" / "data"
-FAULTS = ("timeout", "429", "5xx", "auth", "insufficient", "partial_fill")
-ORDER_FAULTS = ("timeout", "insufficient", "partial_fill")  # these wait for the next order creation
+FAULTS = ("timeout", "429", "5xx", "auth", "insufficient", "partial_fill", "502", "hidden", "unreachable",
+          "clock_skew")
+# These wait for the next order creation.
+ORDER_FAULTS = ("timeout", "insufficient", "partial_fill", "502", "unreachable")
+STOP_TYPES = ("STOP_LOSS", "STOP_LOSS_LIMIT")  # served and triggered from the price feed (set_price)
 INTERVAL_MS = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "4h": 14_400_000, "1d": 86_400_000}
 Q8 = Decimal("0.00000001")
 
@@ -46,6 +59,11 @@ class FakeExchange:
         self.api_secret = api_secret
         self.fee = Decimal("0.001")
         self.timeout_delay = 2.0  # seconds the "timeout" fault holds the answer (longer than the client waits)
+        self.hidden_for = 5.0  # seconds a "hidden" order stays invisible to lookups
+        self.retry_after = 2  # the Retry-After of a 429
+        self.banned_until = 0.0  # time.time() until which every request gets 418
+        self.duplicates = "refuse"
+        self.fee_in_base = False
         self.markets = {"BTC/USDT": ("BTC", "USDT"), "ETH/USDT": ("ETH", "USDT"), "ETH/BTC": ("ETH", "BTC")}
         self.prices: dict[str, dict] = {}
         self.balances = {
@@ -82,17 +100,39 @@ class FakeExchange:
         return f"http://{host}:{port}"
 
     def stop(self) -> None:
+        self.clear_pauses()
         if self.server:
             self.server.shutdown()
             self.server.server_close()
             self.thread.join(timeout=5)
             self.server = None
 
+    def clear_pauses(self) -> None:
+        """Forget the rate-limit pauses clients took from this server (a later server may get its port)."""
+        if self.server is None:
+            return
+        from urllib.parse import urlsplit
+
+        from exchanges import rate_limits
+
+        for exchange_id in ("binance",):
+            rate_limits.clear(rate_limits.key_for(exchange_id, urlsplit(self.url).netloc))
+
     def inject(self, fault: str, times: int = 1) -> None:
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; one of {FAULTS}")
         with self.lock:
             self.faults.append([fault, times])
+
+    def reveal(self) -> None:
+        """Hidden orders show from now on (a test's deterministic end of fake.hidden_for)."""
+        with self.lock:
+            for order in self.orders:
+                order["_visible_at"] = 0.0
+
+    def ban(self, seconds: float) -> None:
+        with self.lock:
+            self.banned_until = time.time() + seconds
 
     def set_price(self, symbol: str, price, spread="0.0002", volume="1000") -> None:
         with self.lock:
@@ -129,7 +169,11 @@ class FakeExchange:
     def handle(self, method: str, path: str, params: dict, headers, signed_payload: str | None):
         """Returns (status, body object, delay seconds before answering)."""
         self.requests.append((method, path, params))
-        fault = self._take_fault(("429", "5xx", "auth"))
+        if time.time() < self.banned_until:
+            until_ms = int(self.banned_until * 1000)
+            return 418, {"code": -1003, "msg": f"Way too many requests; IP(127.0.0.1) banned until {until_ms}. "
+                         "Please use the websocket for live updates to avoid bans."}, 0
+        fault = self._take_fault(("429", "5xx", "auth", "clock_skew"))
         if fault == "429":
             return 429, {"code": -1003, "msg": "Too many requests; current limit is 1200 request weight."}, 0
         if fault == "5xx":
@@ -143,8 +187,11 @@ class FakeExchange:
                 return 401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}, 0
             if not self._signature_ok(signed_payload):
                 return 400, {"code": -1022, "msg": "Signature for this request is not valid."}, 0
-        elif fault == "auth":
-            self.faults.insert(0, ["auth", 1])  # an auth fault is for a signed request: keep it for the next one
+            if fault == "clock_skew":
+                return 400, {"code": -1021, "msg": "Timestamp for this request was 1000ms ahead of the server's "
+                             "time."}, 0
+        elif fault in ("auth", "clock_skew"):
+            self.faults.insert(0, [fault, 1])  # an auth fault is for a signed request: keep it for the next one
         route = {
             ("GET", "exchangeInfo"): self._exchange_info,
             ("GET", "klines"): self._klines,
@@ -178,7 +225,7 @@ class FakeExchange:
                 "symbol": market_id(symbol), "status": "TRADING", "baseAsset": base, "baseAssetPrecision": 8,
                 "quoteAsset": quote, "quotePrecision": 8, "quoteAssetPrecision": 8,
                 "baseCommissionPrecision": 8, "quoteCommissionPrecision": 8,
-                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
+                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
                 "icebergAllowed": True, "ocoAllowed": True, "quoteOrderQtyMarketAllowed": True,
                 "allowTrailingStop": True, "cancelReplaceAllowed": True, "isSpotTradingAllowed": True,
                 "isMarginTradingAllowed": False,
@@ -245,17 +292,29 @@ class FakeExchange:
         client_id = params.get("newClientOrderId") or f"fake-{self._next_id}"
         if symbol not in self.prices:
             return 400, {"code": -1121, "msg": "Invalid symbol."}, 0
-        if any(o["clientOrderId"] == client_id for o in self.orders):
+        if self.duplicates == "refuse" and any(o["clientOrderId"] == client_id for o in self.orders):
             return 400, {"code": -2010, "msg": "Duplicate order sent."}, 0
         side, kind = params.get("side"), params.get("type")
-        if side not in ("BUY", "SELL") or kind not in ("MARKET", "LIMIT"):
+        if side not in ("BUY", "SELL") or kind not in ("MARKET", "LIMIT", *STOP_TYPES):
             return 400, {"code": -1116, "msg": "Invalid orderType."}, 0
+        stop = Decimal(params.get("stopPrice") or 0)
+        if kind in STOP_TYPES:
+            if stop <= 0:
+                return 400, {"code": -1102, "msg": "Mandatory parameter 'stopPrice' was not sent."}, 0
+            if kind == "STOP_LOSS_LIMIT" and not params.get("price"):
+                return 400, {"code": -1102, "msg": "Mandatory parameter 'price' was not sent."}, 0
+            last_now = self.prices[symbol]["last"]
+            if (side == "SELL" and last_now <= stop) or (side == "BUY" and last_now >= stop):
+                return 400, {"code": -2010, "msg": "Stop price would trigger immediately."}, 0
         fault = self._take_fault(ORDER_FAULTS)
+        hidden = self._take_fault(("hidden",))
         if fault == "insufficient":
             return 400, {"code": -2010, "msg": "Account has insufficient balance for requested action."}, 0
+        if fault == "unreachable":
+            return 502, "<html><body><h1>502 Bad Gateway</h1></body></html>", 0
         base, quote = next(v for k, v in self.markets.items() if market_id(k) == symbol)
         last = self.prices[symbol]["last"]
-        price = Decimal(params["price"]) if kind == "LIMIT" else last
+        price = Decimal(params["price"]) if kind in ("LIMIT", "STOP_LOSS_LIMIT") else last
         if "quantity" in params:
             qty = Decimal(params["quantity"])
         elif "quoteOrderQty" in params and kind == "MARKET":
@@ -272,11 +331,12 @@ class FakeExchange:
         now = int(time.time() * 1000)
         order = {
             "symbol": symbol, "orderId": self._next_id, "orderListId": -1, "clientOrderId": client_id,
-            "price": fmt(price if kind == "LIMIT" else 0), "origQty": fmt(qty), "executedQty": fmt(0),
-            "cummulativeQuoteQty": fmt(0), "status": "NEW", "timeInForce": "GTC" if kind == "LIMIT" else "GTC",
-            "type": kind, "side": side, "stopPrice": fmt(0), "icebergQty": fmt(0), "time": now, "updateTime": now,
+            "price": fmt(price if kind in ("LIMIT", "STOP_LOSS_LIMIT") else 0), "origQty": fmt(qty),
+            "executedQty": fmt(0), "cummulativeQuoteQty": fmt(0), "status": "NEW", "timeInForce": "GTC",
+            "type": kind, "side": side, "stopPrice": fmt(stop), "icebergQty": fmt(0), "time": now, "updateTime": now,
             "isWorking": True, "workingTime": now, "origQuoteOrderQty": fmt(params.get("quoteOrderQty", 0)),
             "selfTradePreventionMode": "NONE", "_base": base, "_quote": quote, "_fills": [], "_locked": Decimal(0),
+            "_visible_at": time.time() + (self.hidden_for if hidden else 0),
         }
         self.orders.append(order)
         fill_qty = qty / 2 if fault == "partial_fill" else qty
@@ -284,6 +344,10 @@ class FakeExchange:
             self._fill(order, fill_qty.quantize(Q8, ROUND_DOWN), last)
             if order["status"] != "FILLED":
                 order["status"] = "EXPIRED"  # a market order that ran out of liquidity
+        elif kind in STOP_TYPES:
+            self._balance(need_asset)["free"] -= need
+            self._balance(need_asset)["locked"] += need
+            order["_locked"] = need  # waits for the price feed to reach its stop (see _match_limit_orders)
         else:
             self._balance(need_asset)["free"] -= need
             self._balance(need_asset)["locked"] += need
@@ -291,6 +355,8 @@ class FakeExchange:
             crosses = (side == "BUY" and last <= price) or (side == "SELL" and last >= price)
             if crosses or fault == "partial_fill":
                 self._fill(order, fill_qty.quantize(Q8, ROUND_DOWN), price)
+        if fault == "502":
+            return 502, "<html><body><h1>502 Bad Gateway</h1></body></html>", 0
         body = {k: v for k, v in order.items() if not k.startswith("_")}
         body["transactTime"] = now
         body["fills"] = order["_fills"]
@@ -300,7 +366,15 @@ class FakeExchange:
         base, quote = order["_base"], order["_quote"]
         cost = qty * price
         commission = (cost * self.fee).quantize(Q8)
-        if order["side"] == "BUY":
+        commission_asset = quote
+        if order["side"] == "BUY" and self.fee_in_base:
+            commission, commission_asset = (qty * self.fee).quantize(Q8), base
+            from_locked = min(order["_locked"], cost)
+            self._balance(quote)["locked"] -= from_locked
+            order["_locked"] -= from_locked
+            self._balance(quote)["free"] -= cost - from_locked
+            self._balance(base)["free"] += qty - commission
+        elif order["side"] == "BUY":
             paid = cost + commission
             from_locked = min(order["_locked"], paid)
             self._balance(quote)["locked"] -= from_locked
@@ -320,7 +394,7 @@ class FakeExchange:
         order["updateTime"] = int(time.time() * 1000)
         self._next_id += 1
         order["_fills"].append({"price": fmt(price), "qty": fmt(qty), "commission": fmt(commission),
-                                "commissionAsset": quote, "tradeId": self._next_id})
+                                "commissionAsset": commission_asset, "tradeId": self._next_id})
         if order["status"] == "FILLED" and order["_locked"] > 0:
             asset = quote if order["side"] == "BUY" else base
             self._balance(asset)["locked"] -= order["_locked"]
@@ -328,18 +402,30 @@ class FakeExchange:
             order["_locked"] = Decimal(0)
 
     def _match_limit_orders(self, symbol: str) -> None:
+        """Limit orders that the price reached fill; stops whose stop price it reached trigger: STOP_LOSS
+        fills at market, STOP_LOSS_LIMIT becomes a limit order at its price (and fills if the price allows)."""
         last = self.prices[symbol]["last"]
         for order in self.orders:
-            if order["symbol"] != symbol or order["type"] != "LIMIT":
+            if order["symbol"] != symbol or order["status"] not in ("NEW", "PARTIALLY_FILLED"):
                 continue
-            if order["status"] not in ("NEW", "PARTIALLY_FILLED"):
+            if order["type"] in STOP_TYPES and not order.get("_triggered"):
+                stop = Decimal(order["stopPrice"])
+                if (order["side"] == "SELL" and last <= stop) or (order["side"] == "BUY" and last >= stop):
+                    order["_triggered"] = True
+                    if order["type"] == "STOP_LOSS":
+                        self._fill(order, Decimal(order["origQty"]) - Decimal(order["executedQty"]), last)
+                        continue
+                else:
+                    continue
+            if order["type"] not in ("LIMIT", "STOP_LOSS_LIMIT"):
                 continue
             price = Decimal(order["price"])
             if (order["side"] == "BUY" and last <= price) or (order["side"] == "SELL" and last >= price):
-                self._fill(order, Decimal(order["origQty"]) - Decimal(order["executedQty"]), price)
+                at = last if order["type"] == "STOP_LOSS_LIMIT" else price  # a triggered stop takes the book
+                self._fill(order, Decimal(order["origQty"]) - Decimal(order["executedQty"]), at)
 
     def _find(self, params) -> dict | None:
-        for order in self.orders:
+        for order in self._visible():
             if order["symbol"] != params.get("symbol"):
                 continue
             if "origClientOrderId" in params and order["clientOrderId"] == params["origClientOrderId"]:
@@ -369,9 +455,14 @@ class FakeExchange:
         body["transactTime"] = int(time.time() * 1000)
         return 200, body, 0
 
+    def _visible(self) -> list[dict]:
+        """The orders a lookup shows (an accepted "hidden" order only after fake.hidden_for seconds)."""
+        now = time.time()
+        return [o for o in self.orders if o["_visible_at"] <= now]
+
     def _my_trades(self, params):
         trades = []
-        for order in self.orders:
+        for order in self._visible():
             if order["symbol"] != params.get("symbol"):
                 continue
             if "orderId" in params and str(order["orderId"]) != str(params["orderId"]):
@@ -389,7 +480,7 @@ class FakeExchange:
 
     def _open_orders(self, params):
         return 200, [
-            {k: v for k, v in o.items() if not k.startswith("_")} for o in self.orders
+            {k: v for k, v in o.items() if not k.startswith("_")} for o in self._visible()
             if o["status"] in ("NEW", "PARTIALLY_FILLED") and o["symbol"] == params.get("symbol", o["symbol"])
         ], 0
 
@@ -418,11 +509,18 @@ def _handler_for(fake: FakeExchange):
             status, payload, delay = fake.handle(method, parts.path, params, self.headers, signed_payload)
             if delay:
                 time.sleep(delay)
+            extra = {}
+            if status == 429:
+                extra["Retry-After"] = str(fake.retry_after)
+            elif status == 418:
+                extra["Retry-After"] = str(max(1, int(fake.banned_until - time.time()) + 1))
             data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json" if not isinstance(payload, str) else "text/plain")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):

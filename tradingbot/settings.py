@@ -374,6 +374,17 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"CCXT_URL_OVERRIDES must be a JSON object: {exc}") from exc
 
+# Live trading on the exchange's truth (issue 16). EXCHANGE_CAPABILITIES overrides entries of the table in
+# exchanges/capabilities.py, e.g. {"binance": {"lookup_window": 90}} (JSON in the environment);
+# BOT_EXCHANGE_CLIENT_OPTIONS: the bots' ccxt client retries/backoff/timeout; live bots compare open orders
+# and the balance with the exchange every RECONCILE_EVERY_MINUTES.
+try:
+    EXCHANGE_CAPABILITIES = json.loads(os.environ.get("EXCHANGE_CAPABILITIES", "") or "{}")
+except ValueError as exc:
+    raise ImproperlyConfigured(f"EXCHANGE_CAPABILITIES must be a JSON object: {exc}") from exc
+BOT_EXCHANGE_CLIENT_OPTIONS: dict = {}
+RECONCILE_EVERY_MINUTES = int(os.environ.get("RECONCILE_EVERY_MINUTES", "15"))
+
 
 # The bot dispatcher ticks due bots in its own worker process (1, the default: no queue round trip, one
 # candle fetch per symbol shared by its bots), or enqueues one django-q2 task per tick (0: spreads live

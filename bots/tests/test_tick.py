@@ -345,18 +345,19 @@ def test_a_replay_bot_stops_at_the_end_of_the_stored_candles():
     assert empty.status == "error" and "no stored DOGE/USDT 5m candles" in empty.status_reason
 
 
-def test_on_start_a_live_position_the_account_no_longer_holds_is_corrected(fake):
+def test_on_start_a_live_position_the_account_no_longer_holds_is_flagged_not_corrected(fake):
     show_history_until(fake, BUYS[0])
     bot = live_bot(fake)
     Position.objects.create(bot=bot, symbol="BTC/USDT", quantity=D("2.5"), entry_quantity=D("2.5"),
                             average_entry=D("17000"), cost=D("42500"), opened_at=timezone.now())
     tick.tick_bot(bot.pk)
-    assert Position.objects.get(bot=bot).quantity == fake.balances["BTC"]["free"] == D("1")
-    assert BotEvent.objects.filter(bot=bot, message__contains="holds 1 BTC, the ledger 2.5").exists()
-    # Holding more than the bot bought is normal on a live account: nothing to correct.
+    assert Position.objects.get(bot=bot).quantity == D("2.5") and fake.balances["BTC"]["free"] == D("1")
+    flag = BotEvent.objects.get(bot=bot, data__mismatch=True)
+    assert "the ledger holds 2.5 BTC, the account 1" in flag.message and "Not corrected" in flag.message
+    # Holding more than the bot bought is normal on a live account: nothing to flag.
     other = live_bot(fake, owner=make_user("bob"))
     tick.tick_bot(other.pk)
-    assert not BotEvent.objects.filter(bot=other, message__contains="the ledger follows").exists()
+    assert not BotEvent.objects.filter(bot=other, data__mismatch=True).exists()
 
 
 def test_a_replay_bot_that_fell_behind_replays_every_candle_it_missed_in_order():

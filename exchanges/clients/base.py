@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 import pandas as pd
 
+from exchanges.capabilities import DEFAULT, Capabilities
 from exchanges.errors import OrderRefused
 
 ORDER_STATUSES = ("open", "closed", "canceled", "rejected", "expired")
@@ -86,6 +87,7 @@ class ExchangeClient:
     """
 
     exchange_id: str = ""
+    capabilities: Capabilities = DEFAULT  # what this exchange can do with orders (exchanges.capabilities)
 
     def now(self) -> datetime:
         raise NotImplementedError

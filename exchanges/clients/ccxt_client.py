@@ -4,8 +4,12 @@
   TemporaryExchangeError.
 - Insufficient funds and invalid orders raise OrderRefused with the exchange's own reason.
 - An authentication error marks the ExchangeAccount invalid and raises AuthenticationFailed.
-- An order whose creation ended without an answer (timeout after sending) is looked up by its client
-  order id; it is sent again only when the exchange says it does not know it, so it is never sent twice.
+- An order whose creation ended without an answer (timeout, 5xx after the exchange may have accepted it)
+  is looked up by its client order id with backoff; if it does not show, it is OrderOutcomeUnknown (never
+  refused, never sent with another id). The same id is sent again only where the exchange refuses duplicates
+  (exchanges.capabilities); "duplicate order" means it exists: it is fetched.
+- 429 and 418 (a ban) pause every request to that exchange, in every process, until the time it gave
+  (exchanges.rate_limits): RateLimited, without another request.
 - Brackets (type="bracket") exist only on the simulated exchanges: here they are refused, and a live bot
   watches its own stop-loss/take-profit.
 """
@@ -23,20 +27,26 @@ from django.conf import settings
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from exchanges import rate_limits
 from exchanges.candles import frame_from_ohlcv, timeframe_seconds
+from exchanges.capabilities import for_exchange
 from exchanges.clients.base import Balance, ExchangeClient, Market, OrderResult, Ticker, to_decimal
 from exchanges.errors import (
     AuthenticationFailed,
     ExchangeError,
     OrderNotFound,
+    OrderOutcomeUnknown,
     OrderRefused,
+    RateLimited,
     TemporaryExchangeError,
 )
 from metrics import instruments
 from tradingbot.log_redaction import redact
 
 log = logging.getLogger(__name__)
-ORDER_TYPES = ("market", "limit", "stop_market")
+ORDER_TYPES = ("market", "limit", "stop_market", "stop_limit")
+# Spot stop-loss orders as Binance names them (a sell that waits for the price to fall to its stop price).
+STOP_ORDER_TYPES = {"stop_market": "STOP_LOSS", "stop_limit": "STOP_LOSS_LIMIT"}
 
 
 def dec(value) -> Decimal | None:
@@ -84,6 +94,22 @@ def _redirect(urls, base: str):
     return urls
 
 
+def _api_host(urls) -> str:
+    """The host the API calls go to (a pause is per exchange and host: live and testnet are separate)."""
+    if isinstance(urls, dict):
+        for value in urls.values():
+            host = _api_host(value)
+            if host:
+                return host
+        return ""
+    return urlsplit(urls).netloc if isinstance(urls, str) else ""
+
+
+def _is_duplicate(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "duplicate order" in text or "duplicate client" in text or "duplicated" in text
+
+
 def exchange_reason(exc: Exception) -> str:
     """The exchange's own words from a ccxt error, without URLs or query strings (which carry signatures), and
     with every known secret redacted (an exchange or proxy that echoes the request echoes the API key)."""
@@ -114,15 +140,53 @@ class CcxtClient(ExchangeClient):
                 password=reveal(account.passphrase), sandbox=account.mode == account.Mode.TESTNET, timeout=timeout,
             )
         self.exchange = instruments.instrument_exchange(exchange)
+        self.capabilities = for_exchange(self.exchange_id)
+        self.pause_key = rate_limits.key_for(self.exchange_id, _api_host(exchange.urls.get("api")))
 
     # --- the error edge ---
+
+    def _check_pause(self, what: str) -> None:
+        paused = rate_limits.paused_until(self.pause_key)
+        if paused is not None:
+            until, reason = paused
+            raise RateLimited(f"{what}: requests to {self.exchange_id} are paused until {until:%Y-%m-%d %H:%M:%S} "
+                              f"UTC ({reason}); nothing was sent", until)
+
+    def _resync_clock(self, what: str) -> None:
+        """The exchange says our clock is off: sign with its time from now on (ccxt's timeDifference)."""
+        log.warning("%s: the exchange refused our timestamp; measuring the clock offset", what)
+        self.exchange.options["adjustForTimeDifference"] = True
+        try:
+            self.exchange.load_time_difference()
+        except ccxt.BaseError as exc:
+            raise TemporaryExchangeError(f"{what}: clock skew, and the exchange's time is unavailable: "
+                                         f"{exchange_reason(exc)}")
+
+    def _rate_limited(self, what: str, exc: Exception) -> RateLimited:
+        """A 429 or 418: pause this exchange for every process until the time it gave."""
+        headers = getattr(self.exchange, "last_response_headers", None) or {}
+        status = 418 if (" 418 " in str(exc) or "banned until" in str(exc)) else 429
+        until = rate_limits.retry_after(status, headers, str(exc))
+        reason = ("IP banned by the exchange (418)" if status == 418 else "rate limit reached (429)")
+        rate_limits.pause(self.pause_key, until, reason)
+        log.warning("%s: %s; pausing requests to %s until %s", what, reason, self.exchange_id, until)
+        return RateLimited(f"{what}: {reason}; requests to {self.exchange_id} paused until "
+                           f"{until:%Y-%m-%d %H:%M:%S} UTC", until)
 
     def _call(self, what: str, fn, *args, **kwargs):
         """Run one ccxt call; retry temporary failures with backoff; map every ccxt error."""
         attempt = 0
         while True:
+            self._check_pause(what)
             try:
                 return fn(*args, **kwargs)
+            except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:
+                raise self._rate_limited(what, exc)
+            except ccxt.InvalidNonce as exc:
+                if attempt >= 1:
+                    raise TemporaryExchangeError(f"{what}: {exchange_reason(exc)} (clock skew)")
+                self._resync_clock(what)
+                attempt += 1
             except ccxt.NetworkError as exc:
                 if attempt >= self.retries:
                     raise TemporaryExchangeError(
@@ -220,12 +284,17 @@ class CcxtClient(ExchangeClient):
                                      to_decimal(stop_price, "stop_price"))
         ccxt_params = {"clientOrderId": client_order_id}
         ccxt_type = "limit" if type == "limit" else "market"
-        if type == "limit" and price is None:
-            raise OrderRefused("a limit order needs a price")
-        if type == "stop_market":
+        if type in ("limit", "stop_limit") and price is None:
+            raise OrderRefused(f"a {type} order needs a price")
+        if type in STOP_ORDER_TYPES:
             if stop_price is None:
-                raise OrderRefused("a stop_market order needs a stop_price")
+                raise OrderRefused(f"a {type} order needs a stop_price")
+            if type not in self.capabilities.stop_orders:
+                raise OrderRefused(f"{self.exchange_id} holds no {type} orders")
+            ccxt_type = STOP_ORDER_TYPES[type]
             ccxt_params["stopPrice"] = float(stop_price)
+            if type == "stop_limit":
+                ccxt_params["timeInForce"] = "GTC"
         quote_amount = params.pop("quote_amount", None)
         if quote_amount is not None:
             if not (type == "market" and side == "buy"):
@@ -238,58 +307,108 @@ class CcxtClient(ExchangeClient):
                 None if price is None else float(price), ccxt_params)
         what = f"create {side} {type} {symbol} {client_order_id}"
 
-        for _attempt in range(self.retries + 1):
+        # Markets first, with their own retries: an error loading them is not an order of unknown outcome.
+        self._call("load markets", self.exchange.load_markets)
+        sends = 0
+        while True:
+            self._check_pause(what)
+            sends += 1
             try:
                 raw = self.exchange.create_order(*args)
                 return self._order(raw, client_order_id)
+            except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:
+                # The exchange's limiter answered: the order was not taken.
+                raise self._rate_limited(what, exc)
+            except ccxt.InvalidNonce as exc:
+                # Refused for our clock (the exchange took nothing): measure the offset, send once more.
+                if sends > 1:
+                    raise TemporaryExchangeError(f"{what}: {exchange_reason(exc)} (clock skew); not placed")
+                self._resync_clock(what)
             except ccxt.NetworkError as exc:
-                # Sent, but no answer: the order may exist. Only the exchange saying "no such order" lets
-                # us send it again (Binance refuses a duplicate client id only while the first is open).
+                # Sent, but no answer (a timeout, a 502 from a proxy after the exchange took it): it may exist.
                 log.warning("%s: no answer (%s); looking it up by client order id", what, exc.__class__.__name__,
                             extra={"client_order_id": client_order_id})
-                last_error = exc
                 found = self._lookup(symbol, client_order_id)
                 if found is not None:
                     return found
+                if self.capabilities.refuses_duplicates and sends <= self.retries:
+                    continue  # the same id again: a second order cannot come of it
+                raise OrderOutcomeUnknown(
+                    f"{what}: {exchange_reason(exc)}; the exchange has not shown the order yet: its outcome is "
+                    f"unknown until a lookup by its client order id answers (nothing else is sent meanwhile)")
             except ccxt.InvalidOrder as exc:
-                if "duplicate order" in str(exc).lower():
-                    # An earlier attempt did reach the exchange: that order is the answer.
+                if _is_duplicate(exc):
+                    # An earlier attempt (or an earlier tick) did reach the exchange: that order is the answer.
                     found = self._lookup(symbol, client_order_id)
                     if found is not None:
                         return found
+                    raise OrderOutcomeUnknown(
+                        f"{what}: the exchange says the order exists (duplicate client order id) but does not show "
+                        f"it yet; it is looked up again before anything else is sent")
                 raise self._map(what, exc)
             except ccxt.BaseError as exc:
                 raise self._map(what, exc)
-        raise TemporaryExchangeError(
-            f"{what}: {exchange_reason(last_error)}; not placed after {self.retries + 1} attempts"
-        )
 
     def _lookup(self, symbol: str, client_order_id: str) -> OrderResult | None:
-        """The order by client id, or None when the exchange says it has none (so sending again is safe).
+        """The order by client id, asked a few times with backoff; None while the exchange says it has none.
 
-        While the exchange cannot answer, the outcome stays unknown: that is a TemporaryExchangeError
-        (the caller reconciles by client order id later), never a second send.
+        None is not "it does not exist": an accepted order may stay invisible for a while (the caller keeps it
+        unknown, see exchanges.capabilities.lookup_window). While the exchange cannot answer at all, that is a
+        TemporaryExchangeError saying the outcome could not be confirmed.
         """
+        last_error = None
+        answered = False
         for attempt in range(self.retries + 1):
             self._sleep(attempt)
             try:
-                raw = self.exchange.fetch_order("", symbol, {"origClientOrderId": client_order_id})
-                return self._with_fee(self._order(raw, client_order_id))
-            except ccxt.OrderNotFound:
-                return None
-            except ccxt.NetworkError as exc:
+                return self._find(symbol, client_order_id)
+            except OrderNotFound:
+                answered = True
+            except RateLimited:
+                raise
+            except TemporaryExchangeError as exc:
                 last_error = exc
-            except ccxt.BaseError as exc:
-                raise self._map(f"look up order {client_order_id}", exc)
-        raise TemporaryExchangeError(
-            f"order {client_order_id}: {exchange_reason(last_error)}; its outcome could not be confirmed "
+        if answered:
+            return None
+        raise OrderOutcomeUnknown(
+            f"order {client_order_id}: {last_error}; its outcome could not be confirmed "
             f"(look it up by its client order id before placing it again)"
         )
+
+    def _find(self, symbol: str, client_order_id: str) -> OrderResult:
+        """One lookup by client order id: the order query where the exchange has one, else its open orders."""
+        if self.capabilities.fetch_by_client_id:
+            raw = self._call_once(f"look up order {client_order_id}", self.exchange.fetch_order, "", symbol,
+                                  {"origClientOrderId": client_order_id})
+            return self._with_fee(self._order(raw, client_order_id))
+        if self.capabilities.open_orders:
+            for raw in self._call_once("open orders", self.exchange.fetch_open_orders, symbol):
+                order = self._order(raw, None)
+                if order.client_order_id == client_order_id:
+                    return order
+        raise OrderNotFound(f"order {client_order_id}: not found")
+
+    def _call_once(self, what: str, fn, *args):
+        """One request, no retry (the caller has its own backoff); errors mapped."""
+        self._check_pause(what)
+        try:
+            return fn(*args)
+        except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:
+            raise self._rate_limited(what, exc)
+        except ccxt.InvalidNonce as exc:
+            self._resync_clock(what)
+            raise TemporaryExchangeError(f"{what}: {exchange_reason(exc)} (clock skew; resynchronised)")
+        except ccxt.NetworkError as exc:
+            raise TemporaryExchangeError(f"{what}: {exchange_reason(exc)} ({exc.__class__.__name__})")
+        except ccxt.BaseError as exc:
+            raise self._map(what, exc)
 
     def fetch_order(self, symbol, *, client_order_id=None, exchange_order_id=None) -> OrderResult:
         params = {"origClientOrderId": client_order_id} if client_order_id else {}
         if not client_order_id and not exchange_order_id:
             raise OrderNotFound("give a client_order_id or an exchange_order_id")
+        if client_order_id and not exchange_order_id and not self.capabilities.fetch_by_client_id:
+            return self._find(symbol, client_order_id)
         raw = self._call(f"fetch order {client_order_id or exchange_order_id}", self.exchange.fetch_order,
                          exchange_order_id or "", symbol, params)
         return self._with_fee(self._order(raw, client_order_id))

@@ -33,6 +33,7 @@ from django.db import IntegrityError, transaction
 
 from exchanges import execution
 from exchanges.candles import timeframe_seconds
+from exchanges.capabilities import SIMULATED
 from exchanges.clients.base import Balance, ExchangeClient, Market, OrderResult, to_decimal
 from exchanges.errors import OrderNotFound, OrderRefused
 from exchanges.models import Candle, SimBalance, SimOrder, SimWallet
@@ -60,6 +61,7 @@ def split_symbol(symbol: str) -> tuple[str, str]:
 
 
 class SimulatedExchange(ExchangeClient):
+    capabilities = SIMULATED
     default_timeframe = "1m"
     default_volume_share: float | None = None
 

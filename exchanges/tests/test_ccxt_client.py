@@ -7,7 +7,14 @@ import pytest
 
 from exchanges.clients import client_for
 from exchanges.clients.ccxt_client import CcxtClient
-from exchanges.errors import AuthenticationFailed, OrderNotFound, OrderRefused, TemporaryExchangeError
+from exchanges.errors import (
+    AuthenticationFailed,
+    OrderNotFound,
+    OrderOutcomeUnknown,
+    OrderRefused,
+    RateLimited,
+    TemporaryExchangeError,
+)
 from exchanges.models import ExchangeAccount
 from tests.fake_exchange import fake_exchange  # noqa: F401  (the fixture, used through `fake`)
 
@@ -122,7 +129,7 @@ def test_timeout_after_accept_is_looked_up_never_sent_twice(client, fake):
     assert fake.balances["BTC"]["free"] == Decimal("1.01")
 
 
-@pytest.mark.parametrize("fault", ["429", "5xx"])
+@pytest.mark.parametrize("fault", ["5xx"])
 def test_temporary_faults_are_retried(client, fake, fault):
     fake.inject(fault, times=2)
     assert client.fetch_ticker("BTC/USDT").last == Decimal("20000")
@@ -131,21 +138,108 @@ def test_temporary_faults_are_retried(client, fake, fault):
     assert fake.order_count(f"r-{fault}") == 1
 
 
-@pytest.mark.parametrize("fault", ["429", "5xx"])
-def test_persistent_temporary_fault_is_reported_temporary(client, fake, fault):
-    fake.inject(fault, times=100)
+def test_persistent_temporary_fault_is_reported_temporary(client, fake):
+    fake.inject("5xx", times=100)
     with pytest.raises(TemporaryExchangeError, match="3 attempts"):
         client.fetch_balance()
-    with pytest.raises(TemporaryExchangeError, match="could not be confirmed"):
+    with pytest.raises(TemporaryExchangeError, match="load markets"):  # nothing sent: not an unknown order
+        client.create_order("BTC/USDT", "buy", "market", Decimal("0.01"), client_order_id="p-0")
+    assert fake.private_requests("/order", "POST") == []
+    fake.faults.clear()
+    client.load_markets()
+    fake.inject("5xx", times=100)
+    with pytest.raises(OrderOutcomeUnknown, match="could not be confirmed"):
         client.create_order("BTC/USDT", "buy", "market", Decimal("0.01"), client_order_id="p-1")
     assert fake.order_count("p-1") == 0
 
 
-def test_create_order_interrupted_by_5xx_after_timeout_still_no_duplicate(client, fake):
+def test_a_5xx_on_the_order_itself_leaves_it_unknown_and_sends_nothing_else(client, fake):
+    client.load_markets()
+    fake.inject("5xx", times=1)  # the order request itself: it may or may not have reached the exchange
+    with pytest.raises(OrderOutcomeUnknown, match="outcome is unknown"):
+        client.create_order("BTC/USDT", "buy", "market", Decimal("0.02"), client_order_id="t-2")
+    assert fake.order_count("t-2") == 0 and len(fake.private_requests("/order", "POST")) == 1
+
+
+def test_502_after_accept_is_found_by_its_client_order_id(client, fake):
+    fake.inject("502")
+    result = client.create_order("BTC/USDT", "buy", "market", Decimal("0.02"), client_order_id="t-3")
+    assert result.filled == Decimal("0.02") and result.client_order_id == "t-3"
+    assert fake.order_count("t-3") == 1 and len(fake.private_requests("/order", "POST")) == 1
+
+
+@pytest.mark.parametrize("answer", ["502", "timeout"])
+def test_accepted_but_not_found_for_a_while_stays_unknown_never_refused_never_doubled(client, fake, answer):
+    fake.hidden_for = 1.0
+    fake.inject(answer)
+    fake.inject("hidden")
+    with pytest.raises(OrderOutcomeUnknown):
+        client.create_order("BTC/USDT", "buy", "market", Decimal("0.01"), client_order_id="h-1")
+    # Binance accepts a filled order's id again, so the adapter did not resend it; a later lookup finds it.
+    assert fake.order_count("h-1") == 1 and len(fake.private_requests("/order", "POST")) == 1
+    with pytest.raises(OrderNotFound):
+        client.fetch_order("BTC/USDT", client_order_id="h-1")
+    import time
+
+    time.sleep(1.1)
+    assert client.fetch_order("BTC/USDT", client_order_id="h-1").filled == Decimal("0.01")
+
+
+def test_where_duplicates_are_refused_the_same_id_is_sent_again_and_duplicate_means_it_exists(
+        client, fake, settings):
+    settings.EXCHANGE_CAPABILITIES = {"binance": {"refuses_duplicates": True}}
+    refusing = client_for(client.account, backoff=0.01, timeout=0.5, retries=2)
+    fake.hidden_for = 1.0
+    fake.inject("502")
+    fake.inject("hidden")
+    # Sent, 502, not found, sent again with the same id: "Duplicate order sent" = it exists, still hidden.
+    with pytest.raises(OrderOutcomeUnknown, match="duplicate"):
+        refusing.create_order("BTC/USDT", "buy", "market", Decimal("0.01"), client_order_id="h-2")
+    assert len(fake.private_requests("/order", "POST")) == 2 and fake.order_count("h-2") == 1
+
+
+def test_an_exchange_that_allows_duplicate_ids_never_gets_a_second_order(client, fake):
+    fake.duplicates = "allow"
+    fake.hidden_for = 1.0
     fake.inject("timeout")
-    fake.inject("5xx", times=1)  # the first lookup fails too; the second finds the order
-    result = client.create_order("BTC/USDT", "buy", "market", Decimal("0.02"), client_order_id="t-2")
-    assert result.filled == Decimal("0.02") and fake.order_count("t-2") == 1
+    fake.inject("hidden")
+    with pytest.raises(OrderOutcomeUnknown):
+        client.create_order("BTC/USDT", "buy", "market", Decimal("0.01"), client_order_id="h-3")
+    assert fake.order_count("h-3") == 1
+
+
+def test_429_pauses_every_request_to_the_exchange_until_retry_after(client, fake, account):
+    fake.retry_after = 30
+    fake.inject("429")
+    with pytest.raises(RateLimited, match="paused until"):
+        client.fetch_ticker("BTC/USDT")
+    seen = len(fake.requests)
+    other = client_for(account, backoff=0.01, timeout=0.5, retries=2)  # another client: the pause is shared
+    with pytest.raises(RateLimited, match="nothing was sent"):
+        other.create_order("BTC/USDT", "buy", "market", Decimal("0.01"), client_order_id="rl-1")
+    with pytest.raises(RateLimited):
+        client.fetch_balance()
+    assert len(fake.requests) == seen and fake.order_count("rl-1") == 0
+
+
+def test_418_ban_pauses_until_the_time_the_exchange_gave(client, fake):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from exchanges import rate_limits
+
+    fake.ban(120)
+    with pytest.raises(RateLimited, match="banned") as raised:
+        client.fetch_balance()
+    assert raised.value.until > timezone.now() + timedelta(seconds=100)
+    for _ in range(5):
+        with pytest.raises(RateLimited):
+            client.fetch_ticker("BTC/USDT")
+    assert len(fake.requests) == 1, "no request during the ban"
+    rate_limits.clear(client.pause_key)
+    fake.banned_until = 0
+    assert client.fetch_ticker("BTC/USDT").last == Decimal("20000")
 
 
 def test_duplicate_client_order_id_returns_the_existing_order(client, fake):
@@ -243,3 +337,32 @@ def test_testnet_account_uses_the_sandbox_urls_redirected(account, fake):
     assert client.exchange.isSandboxModeEnabled
     assert client.fetch_balance()["USDT"].free == Decimal("10000")
     assert all(url.startswith(fake.url) for url in client.exchange.urls["api"].values() if isinstance(url, str))
+
+
+def test_stop_limit_and_stop_market_orders_wait_for_their_stop(client, fake):
+    stop = client.create_order("BTC/USDT", "sell", "stop_limit", Decimal("0.1"), Decimal("18900"),
+                               client_order_id="s-1", stop_price=Decimal("19000"))
+    market_stop = client.create_order("BTC/USDT", "sell", "stop_market", Decimal("0.1"), client_order_id="s-2",
+                                      stop_price=Decimal("18000"))
+    assert stop.status == "open" and market_stop.status == "open" and stop.filled == 0
+    assert [o["type"] for o in fake.orders] == ["STOP_LOSS_LIMIT", "STOP_LOSS"]
+    assert fake.balances["BTC"] == {"free": Decimal("0.8"), "locked": Decimal("0.2")}
+    fake.set_price("BTC/USDT", "18950")
+    assert client.fetch_order("BTC/USDT", client_order_id="s-1").status == "closed"
+    assert client.fetch_order("BTC/USDT", client_order_id="s-2").status == "open"
+    fake.set_price("BTC/USDT", "17990")
+    filled = client.fetch_order("BTC/USDT", client_order_id="s-2")
+    assert filled.status == "closed" and filled.average == Decimal("17990")
+    with pytest.raises(OrderRefused, match="trigger immediately"):
+        client.create_order("BTC/USDT", "sell", "stop_market", Decimal("0.1"), client_order_id="s-3",
+                            stop_price=Decimal("18500"))
+
+
+def test_clock_skew_is_measured_and_the_request_sent_again_never_an_unknown_order(client, fake):
+    client.load_markets()
+    fake.inject("clock_skew")
+    result = client.create_order("BTC/USDT", "buy", "market", Decimal("0.01"), client_order_id="c-1")
+    assert result.status == "closed" and fake.order_count("c-1") == 1
+    assert fake.private_requests("/time") and len(fake.private_requests("/order", "POST")) == 2
+    fake.inject("clock_skew")
+    assert client.fetch_balance()["BTC"].free == Decimal("1.01")

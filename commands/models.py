@@ -170,8 +170,9 @@ class ManualLimits(models.Model):
     max position, where 0 allows no buy). Defaults: a new bot's."""
 
     account = models.OneToOneField("exchanges.ExchangeAccount", on_delete=models.CASCADE, related_name="manual_limits")
-    max_position_pct = models.DecimalField(default=partial(_bot_default, "max_position_pct"), **PCT,
-                                           help_text=_("Largest position per market, in percent of the account's value."))
+    max_position_pct = models.DecimalField(
+        default=partial(_bot_default, "max_position_pct"), **PCT,
+        help_text=_("Largest position per market, in percent of the account's value."))
     daily_loss_limit_pct = models.DecimalField(default=partial(_bot_default, "daily_loss_limit_pct"), **PCT)
     max_drawdown_pct = models.DecimalField(default=partial(_bot_default, "max_drawdown_pct"), **PCT)
     max_consecutive_losses = models.PositiveIntegerField(default=partial(_bot_default, "max_consecutive_losses"))

@@ -39,6 +39,7 @@ def dashboard(request):
         **live.dashboard_totals(request.user, {s.bot_id: s.equity for s in snapshots.values()}),
         "health": system_health(request.user),
         "live_after": live.last_message_id(live.user_group(request.user.pk), live.notify_group(request.user.pk)),
+        "watching": live.watch([live.user_group(request.user.pk)]),  # renders its updates from now on
         "has_accounts": ExchangeAccount.objects.for_user(request.user).exists(),
     }
     response = render(request, "bots/dashboard.html", context)
@@ -110,6 +111,7 @@ def owned_bot(request, pk) -> Bot:
 @login_required
 def bot_detail(request, pk):
     bot = owned_bot(request, pk)
+    live.watch([live.bot_group(bot.pk)])  # the worker renders this bot's updates from now on
     context = {**live.bot_page_context(bot),
                "live_after": live.last_message_id(live.bot_group(bot.pk), live.notify_group(request.user.pk))}
     return render(request, "bots/bot_detail.html", context)

@@ -11,14 +11,13 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, FloatField, Func
+from django.db.models import BigIntegerField, F, Func
 
 from exchanges.models import Candle
 
 COLUMNS = ["open", "high", "low", "close", "volume"]
 CSV_HEADER = ["timestamp", *COLUMNS]
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
-UPSERT_BATCH = 10_000
 
 
 def timeframe_seconds(timeframe: str) -> int:
@@ -60,10 +59,11 @@ def series_name_problem(exchange: str, symbol: str, timeframe: str) -> str | Non
 def upsert_candles(exchange: str, symbol: str, timeframe: str, candles: pd.DataFrame) -> int:
     """Insert or update candles (a DataFrame shaped like `load_candles` returns); returns the row count.
 
-    Raw `INSERT ... ON CONFLICT DO UPDATE` (both SQLite and PostgreSQL speak it): bulk_create with
-    update_conflicts builds a model instance and prepares every value in Python, about ten times slower
-    for the 100,000-candle files this is made for. PostgreSQL gets whole columns as arrays (unnest),
-    one statement per batch; SQLite, in-process, runs executemany.
+    One transaction, no model instances, no Python object per value:
+    - PostgreSQL: the rows as one binary COPY (built with numpy) into a temporary table, then one
+      one `INSERT ... SELECT ... ON CONFLICT DO UPDATE` from it;
+    - SQLite: `executemany` of `INSERT ... ON CONFLICT DO UPDATE`, the times formatted by numpy exactly as
+      Django stores them (the unique constraint compares that text).
     """
     problem = series_name_problem(exchange, symbol, timeframe)
     if problem:
@@ -75,29 +75,62 @@ def upsert_candles(exchange: str, symbol: str, timeframe: str, candles: pd.DataF
     conflict = (f" ON CONFLICT ({', '.join(quote(f) for f in fields[:4])}) DO UPDATE SET "
                 + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in COLUMNS))
     insert = f"INSERT INTO {quote(Candle._meta.db_table)} ({', '.join(quote(f) for f in fields)}) "
-    times = list(candles.index.to_pydatetime())
-    columns = [candles[c].to_numpy(dtype="float64").tolist() for c in COLUMNS]
+    micros = candles.index.as_unit("us").asi8 if candles.index.tz is not None else (
+        candles.index.tz_localize("UTC").as_unit("us").asi8)
+    values = np.column_stack([candles[c].to_numpy(dtype="float64") for c in COLUMNS])
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            sql = (insert + "SELECT %s, %s, %s, t.* FROM unnest(%s::timestamptz[], "
-                   + ", ".join(["%s::float8[]"] * len(COLUMNS)) + ") AS t" + conflict)
-            for start in range(0, len(times), UPSERT_BATCH):
-                window = slice(start, start + UPSERT_BATCH)
-                cursor.execute(sql, [exchange, symbol, timeframe, times[window], *(c[window] for c in columns)])
+            _upsert_postgresql(cursor, insert, conflict, exchange, symbol, timeframe, micros, values)
         else:
-            adapt = connection.ops.adapt_datetimefield_value
+            times = _sqlite_times(micros)
             sql = insert + "VALUES (" + ", ".join(["%s"] * len(fields)) + ")" + conflict
-            rows = [(exchange, symbol, timeframe, adapt(t), *v) for t, *v in zip(times, *columns, strict=True)]
-            for start in range(0, len(rows), UPSERT_BATCH):
-                cursor.executemany(sql, rows[start:start + UPSERT_BATCH])
-    return len(times)
+            prefix = (exchange, symbol, timeframe)
+            rows = [prefix + row for row in zip(times.tolist(), *values.T.tolist(), strict=True)]
+            cursor.executemany(sql, rows)
+    return len(micros)
+
+
+# PostgreSQL's binary COPY: timestamptz is microseconds since 2000-01-01 UTC, every value big-endian.
+_PG_EPOCH_US = 946_684_800_000_000
+_COPY_ROW = np.dtype([("fields", ">i2"), ("tlen", ">i4"), ("time", ">i8")]
+                     + [x for c in COLUMNS for x in ((f"{c}_len", ">i4"), (c, ">f8"))])
+
+
+def _upsert_postgresql(cursor, insert, conflict, exchange, symbol, timeframe, micros, values) -> None:
+    rows = np.empty(len(micros), dtype=_COPY_ROW)
+    rows["fields"] = 1 + len(COLUMNS)
+    rows["tlen"] = 8
+    rows["time"] = micros - _PG_EPOCH_US
+    for k, c in enumerate(COLUMNS):
+        rows[f"{c}_len"] = 8
+        rows[c] = values[:, k]
+    payload = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8 + rows.tobytes() + b"\xff\xff"
+    cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS candle_upload (time timestamptz, open float8, "
+                   "high float8, low float8, close float8, volume float8) ON COMMIT DELETE ROWS")
+    cursor.execute("TRUNCATE candle_upload")
+    with cursor.cursor.copy("COPY candle_upload FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(payload)
+    # ON CONFLICT cannot touch one row twice in a statement: the upload has unique times (a frame's index).
+    cursor.execute(insert + "SELECT %s, %s, %s, time, open, high, low, close, volume FROM candle_upload"
+                   + conflict, [exchange, symbol, timeframe])
+    cursor.execute("TRUNCATE candle_upload")
+
+
+def _sqlite_times(micros: np.ndarray) -> np.ndarray:
+    """UTC microsecond epochs as the text Django's SQLite backend stores: str(naive UTC datetime), i.e.
+    'YYYY-MM-DD HH:MM:SS', with '.ffffff' only when there are microseconds."""
+    stamps = micros.astype("datetime64[us]")
+    whole = micros % 1_000_000 == 0
+    text = np.where(whole, np.datetime_as_string(stamps, unit="s"), np.datetime_as_string(stamps, unit="us"))
+    return np.char.replace(text.astype("U26"), "T", " ")
 
 
 def load_candles(exchange: str, symbol: str, timeframe: str, start=None, end=None) -> pd.DataFrame:
     """Candles with start <= open time <= end, ascending, as a DataFrame indexed by UTC open time.
 
-    Reads raw database values through a cursor (no model instances, no per-row datetime parsing):
-    100,000 candles take well under a second.
+    No model instance and no Python object per value: PostgreSQL sends the rows as a binary COPY that
+    numpy reads as one array; SQLite gives the times as integer microseconds (computed in SQL) straight
+    into a numpy array. A million candles load in about the time the CSV reader takes for them.
     """
     qs = Candle.objects.filter(exchange=exchange, symbol=symbol, timeframe=timeframe)
     if start is not None:
@@ -106,25 +139,44 @@ def load_candles(exchange: str, symbol: str, timeframe: str, start=None, end=Non
         qs = qs.filter(time__lte=end)
     postgres = connection.vendor == "postgresql"
     if postgres:
-        # Seconds since the epoch as a float: psycopg would build (and Django re-zone) one datetime per row.
-        qs = qs.annotate(epoch=Func(F("time"), template="date_part('epoch', %(expressions)s)",
-                                    output_field=FloatField()))
-    qs = qs.order_by("time").values_list("epoch" if postgres else "time", *COLUMNS)
+        epoch = "(date_part('epoch', %(expressions)s) * 1000000)::int8"
+    else:
+        # Django stores 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC): whole seconds from strftime, the fraction from the text.
+        epoch = ("(CAST(strftime('%%%%s', %(expressions)s) AS INTEGER) * 1000000 + "
+                 "CAST(substr(%(expressions)s || '.000000', 21, 6) AS INTEGER))")
+    qs = qs.annotate(epoch_us=Func(F("time"), template=epoch, output_field=BigIntegerField()))
+    qs = qs.order_by("time").values_list("epoch_us", *COLUMNS)
     sql, params = qs.query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if not rows:
+        if postgres:
+            data = _copy_out(cursor, sql, params)
+        else:
+            cursor.execute(sql, params)
+            data = np.array(cursor.fetchall(), dtype="float64").reshape(-1, 1 + len(COLUMNS))
+            data = {"time": data[:, 0].astype("int64"), **{c: data[:, k + 1] for k, c in enumerate(COLUMNS)}}
+    if len(data["time"]) == 0:
         return empty_frame()
-    times, *columns = zip(*rows, strict=True)
-    if postgres:
-        ms = np.round(np.asarray(times, dtype="float64") * 1000).astype("int64")
-        stamps = pd.to_datetime(ms, unit="ms", utc=True)
-    else:
-        stamps = pd.to_datetime(list(times), utc=True, format="ISO8601")  # SQLite returns ISO text
-    index = pd.DatetimeIndex(stamps, name="time")
-    return pd.DataFrame({name: np.asarray(col, dtype="float64") for name, col in zip(COLUMNS, columns, strict=True)},
-                        index=index)
+    index = pd.DatetimeIndex(pd.to_datetime(data["time"], unit="us", utc=True), name="time")
+    return pd.DataFrame({c: np.ascontiguousarray(data[c], dtype="float64") for c in COLUMNS}, index=index)
+
+
+_COPY_OUT_ROW = np.dtype([("fields", ">i2"), ("tlen", ">i4"), ("time", ">i8")]
+                         + [x for c in COLUMNS for x in ((f"{c}_len", ">i4"), (c, ">f8"))])
+
+
+def _copy_out(cursor, sql: str, params) -> dict:
+    from psycopg import ClientCursor
+
+    query = ClientCursor(cursor.cursor.connection).mogrify(sql, params)  # COPY takes no bound parameters
+    chunks = []
+    with cursor.cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)") as copy:
+        for chunk in copy:
+            chunks.append(bytes(chunk))
+    payload = b"".join(chunks)
+    # 11-byte signature, flags and header extension (8), rows, then the -1 trailer (2).
+    body = payload[19:-2] if payload else b""
+    rows = np.frombuffer(body, dtype=_COPY_OUT_ROW)
+    return {"time": rows["time"].astype("int64"), **{c: rows[c].astype("float64") for c in COLUMNS}}
 
 
 def last_candle_time(exchange: str, symbol: str, timeframe: str) -> datetime | None:

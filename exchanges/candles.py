@@ -62,7 +62,7 @@ def upsert_candles(exchange: str, symbol: str, timeframe: str, candles: pd.DataF
     One transaction, no model instances, no Python object per value:
     - PostgreSQL: the rows as one binary COPY (built with numpy) into a temporary table, then one
       one `INSERT ... SELECT ... ON CONFLICT DO UPDATE` from it;
-    - SQLite: `executemany` of `INSERT ... ON CONFLICT DO UPDATE`, the times formatted by numpy exactly as
+    - SQLite: `executemany` of `INSERT ... ON CONFLICT DO UPDATE`, the times formatted by SQLite exactly as
       Django stores them (the unique constraint compares that text).
     """
     problem = series_name_problem(exchange, symbol, timeframe)
@@ -72,9 +72,14 @@ def upsert_candles(exchange: str, symbol: str, timeframe: str, candles: pd.DataF
         return 0
     quote = connection.ops.quote_name
     fields = ["exchange", "symbol", "timeframe", "time", *COLUMNS]
+    table = quote(Candle._meta.db_table)
+    # A candle stored already with the same values is left alone (no new row version, no index write):
+    # re-importing a file that overlaps the stored candles costs little more than reading it.
     conflict = (f" ON CONFLICT ({', '.join(quote(f) for f in fields[:4])}) DO UPDATE SET "
-                + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in COLUMNS))
-    insert = f"INSERT INTO {quote(Candle._meta.db_table)} ({', '.join(quote(f) for f in fields)}) "
+                + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in COLUMNS)
+                + f" WHERE ({', '.join(f'{table}.{quote(c)}' for c in COLUMNS)}) IS DISTINCT FROM "
+                + f"({', '.join(f'EXCLUDED.{quote(c)}' for c in COLUMNS)})")
+    insert = f"INSERT INTO {table} ({', '.join(quote(f) for f in fields)}) "
     micros = candles.index.as_unit("us").asi8 if candles.index.tz is not None else (
         candles.index.tz_localize("UTC").as_unit("us").asi8)
     values = np.column_stack([candles[c].to_numpy(dtype="float64") for c in COLUMNS])
@@ -82,12 +87,28 @@ def upsert_candles(exchange: str, symbol: str, timeframe: str, candles: pd.DataF
         if connection.vendor == "postgresql":
             _upsert_postgresql(cursor, insert, conflict, exchange, symbol, timeframe, micros, values)
         else:
-            times = _sqlite_times(micros)
-            sql = insert + "VALUES (" + ", ".join(["%s"] * len(fields)) + ")" + conflict
-            prefix = (exchange, symbol, timeframe)
-            rows = [prefix + row for row in zip(times.tolist(), *values.T.tolist(), strict=True)]
-            cursor.executemany(sql, rows)
+            _upsert_sqlite(insert, conflict, exchange, symbol, timeframe, micros, values)
     return len(micros)
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"  # SQL's own quoting; the names were checked printable
+
+
+def _upsert_sqlite(insert, conflict, exchange, symbol, timeframe, micros, values) -> None:
+    """executemany on the sqlite3 cursor itself, six numbers a row; SQLite formats each time exactly as
+    Django stores it (str() of the naive UTC datetime: '.ffffff' only when there are microseconds), which
+    the unique constraint compares."""
+    time_sql = ("strftime('%Y-%m-%d %H:%M:%S', ? / 1000000, 'unixepoch') || "
+                "CASE WHEN ? % 1000000 = 0 THEN '' ELSE printf('.%06d', ? % 1000000) END")
+    sql = (insert + f"VALUES ({_sql_text(exchange)}, {_sql_text(symbol)}, {_sql_text(timeframe)}, {time_sql}, "
+           + ", ".join("?" * len(COLUMNS)) + ")" + conflict)
+    us = micros.tolist()
+    raw = connection.connection.cursor()
+    try:
+        raw.executemany(sql, zip(us, us, us, *values.T.tolist(), strict=True))
+    finally:
+        raw.close()
 
 
 # PostgreSQL's binary COPY: timestamptz is microseconds since 2000-01-01 UTC, every value big-endian.
@@ -114,15 +135,6 @@ def _upsert_postgresql(cursor, insert, conflict, exchange, symbol, timeframe, mi
     cursor.execute(insert + "SELECT %s, %s, %s, time, open, high, low, close, volume FROM candle_upload"
                    + conflict, [exchange, symbol, timeframe])
     cursor.execute("TRUNCATE candle_upload")
-
-
-def _sqlite_times(micros: np.ndarray) -> np.ndarray:
-    """UTC microsecond epochs as the text Django's SQLite backend stores: str(naive UTC datetime), i.e.
-    'YYYY-MM-DD HH:MM:SS', with '.ffffff' only when there are microseconds."""
-    stamps = micros.astype("datetime64[us]")
-    whole = micros % 1_000_000 == 0
-    text = np.where(whole, np.datetime_as_string(stamps, unit="s"), np.datetime_as_string(stamps, unit="us"))
-    return np.char.replace(text.astype("U26"), "T", " ")
 
 
 def load_candles(exchange: str, symbol: str, timeframe: str, start=None, end=None) -> pd.DataFrame:

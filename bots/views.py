@@ -34,12 +34,12 @@ def dashboard(request):
             "bot": bot, "quote": live.quote_currency(bot.symbol), "base": live.base_currency(bot.symbol),
             "position": open_positions.get(bot.pk), **live.bot_money(bot, snapshot, known=True),
         })
+    live.watch([live.user_group(request.user.pk)])  # the worker renders this dashboard's updates from now on
     context = {
         "rows": rows,
         **live.dashboard_totals(request.user, {s.bot_id: s.equity for s in snapshots.values()}),
         "health": system_health(request.user),
         "live_after": live.last_message_id(live.user_group(request.user.pk), live.notify_group(request.user.pk)),
-        "watching": live.watch([live.user_group(request.user.pk)]),  # renders its updates from now on
         "has_accounts": ExchangeAccount.objects.for_user(request.user).exists(),
     }
     response = render(request, "bots/dashboard.html", context)

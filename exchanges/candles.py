@@ -175,8 +175,8 @@ def load_candles(exchange: str, symbol: str, timeframe: str, start=None, end=Non
             data = _copy_out(cursor, sql, params)
         else:
             cursor.execute(sql, params)
-            data = np.array(cursor.fetchall(), dtype="float64").reshape(-1, 1 + len(COLUMNS))
-            data = {"time": data[:, 0].astype("int64"), **{c: data[:, k + 1] for k, c in enumerate(COLUMNS)}}
+            # Rows straight from the sqlite3 cursor into one structured array (no list of tuples kept).
+            data = np.fromiter(cursor.cursor, dtype=[("time", "i8")] + [(c, "f8") for c in COLUMNS])
     if len(data["time"]) == 0:
         return empty_frame()
     index = pd.DatetimeIndex(pd.to_datetime(data["time"], unit="us", utc=True), name="time")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import BigIntegerField, F, Func
 
 from exchanges.models import Candle
@@ -142,9 +142,24 @@ def _upsert_postgresql(cursor, insert, conflict, exchange, symbol, timeframe, mi
     cursor.execute("TRUNCATE candle_upload")
     with cursor.cursor.copy("COPY candle_upload FROM STDIN (FORMAT BINARY)") as copy:
         copy.write(payload)
-    # ON CONFLICT cannot touch one row twice in a statement: the upload has unique times (a frame's index).
-    cursor.execute(insert + "SELECT %s, %s, %s, time, open, high, low, close, volume FROM candle_upload"
-                   + conflict, [exchange, symbol, timeframe])
+    series = [exchange, symbol, timeframe]
+    table = connection.ops.quote_name(Candle._meta.db_table)
+    cols = ", ".join(COLUMNS)
+    # Stored candles first (only those whose values differ), then the new ones as a plain INSERT: about twice
+    # as fast as ON CONFLICT for new rows. Should another process store some of them in between, the
+    # INSERT fails on the unique constraint and ON CONFLICT (which cannot touch one row twice per statement:
+    # the upload's times are unique, a frame's index) does it all again, inside a savepoint.
+    cursor.execute(f"UPDATE {table} AS c SET ({cols}) = ({', '.join(f'u.{c}' for c in COLUMNS)}) "
+                   "FROM candle_upload AS u WHERE c.exchange = %s AND c.symbol = %s AND c.timeframe = %s "
+                   f"AND c.time = u.time AND ({', '.join(f'c.{c}' for c in COLUMNS)}) IS DISTINCT FROM "
+                   f"({', '.join(f'u.{c}' for c in COLUMNS)})", series)
+    select = f"SELECT %s, %s, %s, u.time, {', '.join(f'u.{c}' for c in COLUMNS)} FROM candle_upload AS u"
+    try:
+        with transaction.atomic():
+            cursor.execute(insert + select + f" WHERE NOT EXISTS (SELECT 1 FROM {table} AS c WHERE c.exchange = %s "
+                           "AND c.symbol = %s AND c.timeframe = %s AND c.time = u.time)", series + series)
+    except IntegrityError:
+        cursor.execute(insert + select + conflict, series)
     cursor.execute("TRUNCATE candle_upload")
 
 

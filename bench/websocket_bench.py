@@ -1,4 +1,4 @@
-"""Live-update fan-out: 500 websocket clients on one daphne process, each watching a bot that publishes every
+"""Live-update fan-out: 2,000 websocket clients on one daphne process, each watching a bot that publishes every
 second (publish -> receipt delay, p50/p99, errors); and the dashboard's render time with 100,000 trades.
 
 Runs on a throwaway SQLite database under var/ (the embedded default: the relay carries the updates), or
@@ -16,11 +16,12 @@ import time
 import urllib.request
 from pathlib import Path
 
-CLIENTS = int(os.environ.get("BENCH_WS_CLIENTS", "500"))
+CLIENTS = int(os.environ.get("BENCH_WS_CLIENTS", "2000"))
 BOTS = int(os.environ.get("BENCH_WS_BOTS", "100"))
 SECONDS = int(os.environ.get("BENCH_WS_SECONDS", "20"))
 TRADES = int(os.environ.get("BENCH_TRADES", "100000"))
-TARGET_P99 = 1.0
+# Issue 17: p99 publish -> receipt under 500 ms embedded, under 100 ms with Redis.
+TARGET_P99_EMBEDDED, TARGET_P99_REDIS = 0.5, 0.1
 TARGET_RENDER_MS = 150.0
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -246,19 +247,22 @@ def run() -> int:
     layer = "channels-redis" if redis_enabled() else "embedded (in-memory layer + LiveMessage relay)"
     print(f"{CLIENTS} websocket clients on one daphne, {len(bot_ids)} bots publishing every second for "
           f"{SECONDS} s; channel layer: {layer}; database: {settings.DATABASES['default']['ENGINE'].rsplit('.')[-1]}")
+    target_p99 = TARGET_P99_REDIS if redis_enabled() else TARGET_P99_EMBEDDED
     fan = measure_fanout(bot_ids, session)
     delays, errors = fan["delays"], fan["errors"]
     missing = max(0, fan["expected"] - fan["received"])
     p99 = percentile(delays, 0.99)
     print(f"  messages published {fan['published']}, deliveries expected {fan['expected']}, "
           f"received {fan['received']}, missing {missing}")
-    print(f"  publish -> receipt: p50 {percentile(delays, 0.5) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
-          f"max {(delays[-1] if delays else float('nan')) * 1000:.0f} ms (target p99 < {TARGET_P99 * 1000:.0f} ms)")
+    print(f"  publish -> receipt: min {(delays[0] if delays else float('nan')) * 1000:.0f} ms, "
+          f"median {percentile(delays, 0.5) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
+          f"max {(delays[-1] if delays else float('nan')) * 1000:.0f} ms (target p99 < {target_p99 * 1000:.0f} ms)")
+    print(f"  machine load (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     print(f"  errors: {len(errors)}" + "".join(f"\n    {e}" for e in errors[:5]))
     dash = measure_dashboard(user, bot_ids)
     print(f"dashboard render with {TRADES:,} trades and {len(bot_ids)} bots: median {dash['median_ms']:.1f} ms, "
           f"max {dash['max_ms']:.1f} ms, first {dash['first_ms']:.1f} ms (target < {TARGET_RENDER_MS:.0f} ms)")
-    ok = p99 < TARGET_P99 and not errors and missing == 0 and dash["median_ms"] < TARGET_RENDER_MS
+    ok = p99 < target_p99 and not errors and missing == 0 and dash["median_ms"] < TARGET_RENDER_MS
     print("  targets met" if ok else "  TARGETS MISSED")
     return 0 if ok else 1
 

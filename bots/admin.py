@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 
 from accounts.admin_scoping import OwnerScopedAdmin
 from bots import control
-from bots.models import Bot, BotEvent, Fill, LiveMessage, Order, PnLSnapshot, Position
+from bots.models import Bot, BotEvent, Fill, LiveMessage, LiveWatch, Order, PnLSnapshot, Position
 
 
 def _control_action(name: str):
@@ -112,3 +112,11 @@ class LiveMessageAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+@admin.register(LiveWatch)
+class LiveWatchAdmin(LiveMessageAdmin):
+    """Which live groups someone watches (not owned by anyone, so only superusers see it)."""
+
+    list_display = ("group", "until")
+    list_filter = ()

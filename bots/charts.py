@@ -6,6 +6,7 @@ chart (bots/parts/chart.html, static/js/charts.js) without asking again."""
 from __future__ import annotations  # the annotations name numpy, imported on first use
 
 import json
+from collections import OrderedDict
 from datetime import timedelta
 
 from django.utils.translation import gettext as _
@@ -125,17 +126,38 @@ def fill_markers(fills: list, bar_time: np.ndarray, bucket_seconds: int) -> list
     return out
 
 
+# The candle tail up to a closed candle is the same for every bot on that symbol at that candle (and does
+# not change once closed): read once per process, not once per bot's live update.
+TAIL_CACHE_SIZE = 256
+_tail_cache: OrderedDict = OrderedDict()
+
+
+def candle_tail(exchange_id: str, symbol: str, timeframe: str, last_candle_at) -> list:
+    key = (exchange_id, symbol, timeframe, last_candle_at)
+    bars = _tail_cache.get(key)
+    if bars is not None:
+        _tail_cache.move_to_end(key)
+        return bars
+    tf = timeframe_seconds(timeframe)
+    candles = load_candles(exchange_id, symbol, timeframe, last_candle_at - timedelta(seconds=tf * (TAIL - 1)),
+                           last_candle_at)
+    tail = Bars.from_candles(candles)
+    bars = [list(r) for r in zip(tail.time.tolist(), tail.open.tolist(), tail.high.tolist(), tail.low.tolist(),
+                                 tail.close.tolist(), tail.volume.tolist(), strict=True)]
+    if len(bars) == TAIL:  # a short tail may still grow (candles stored later): not cached
+        _tail_cache[key] = bars
+        if len(_tail_cache) > TAIL_CACHE_SIZE:
+            _tail_cache.popitem(last=False)
+    return bars
+
+
 def chart_tail(bot: Bot, newest_fills: list) -> str:
     """JSON for the live update: the newest TAIL candles up to the bot's last candle, snapshots and fills
     ([id, time, "entry"|"exit", price, reason]); `newest_fills` are Fill rows, newest first (the page has them)."""
     tf = timeframe_seconds(bot.timeframe)
     bars = []
     if bot.last_candle_at is not None:
-        candles = load_candles(bot.exchange_account.exchange_id, bot.symbol, bot.timeframe,
-                               bot.last_candle_at - timedelta(seconds=tf * (TAIL - 1)), bot.last_candle_at)
-        tail = Bars.from_candles(candles)
-        bars = [list(r) for r in zip(tail.time.tolist(), tail.open.tolist(), tail.high.tolist(), tail.low.tolist(),
-                                     tail.close.tolist(), tail.volume.tolist(), strict=True)]
+        bars = candle_tail(bot.exchange_account.exchange_id, bot.symbol, bot.timeframe, bot.last_candle_at)
     snapshots = list(PnLSnapshot.objects.filter(bot=bot).order_by("-time", "-id").values_list("time", "equity")[:TAIL])
     equity = [[epoch_seconds(t), float(v)] for t, v in reversed(snapshots)]
     fills = [[f.pk, epoch_seconds(f.time), fill_kind(f.side), float(f.price),

@@ -52,12 +52,31 @@ NOTIFICATIONS_CAUGHT_UP = 20
 @database_sync_to_async
 def catch_up(groups: list[str], after: int) -> list[str]:
     """What a page missed, oldest first. A bot group's message carries the bot page's whole state, so its
-    newest is all a page needs; a user group has one message per bot, so it gets the newest 200."""
-    rows = []
+    newest is all a page needs; a user group has one message per bot, so it gets the newest 200. Changes
+    logged while nobody watched (markers) are rendered now, after the rest."""
+    rows, fresh = [], []
     for group in groups:
         limit = 1 if group.startswith("bot-") else NOTIFICATIONS_CAUGHT_UP if group.startswith("notify-") else 200
-        rows += live.messages_after(group, after, limit=limit)
-    return [live.wrap(m.pk, m.html) for m in sorted(rows, key=lambda m: m.pk)]
+        messages = live.messages_after(group, after, limit=limit)
+        changed = {live.marker_bot_id(m.html) for m in messages} - {None}
+        rows += [m for m in messages if live.marker_bot_id(m.html) is None]
+        if changed:
+            newest = max(m.pk for m in messages)
+            fresh += [live.wrap(newest, html) for html in live.render_fresh(group, changed)]
+    return [live.wrap(m.pk, m.html) for m in sorted(rows, key=lambda m: m.pk)] + fresh
+
+
+@database_sync_to_async
+def render_marker(group: str, text: str) -> list[str]:
+    """A change published while this process's publisher thought nobody watched: render it here."""
+    message_id = live.message_id_of(text)
+    bot_id = live.marker_bot_id(text.split("\n", 1)[-1])
+    return [live.wrap(message_id, html) for html in live.render_fresh(group, {bot_id})]
+
+
+@database_sync_to_async
+def renew_watches(groups: list[str]) -> None:
+    live.watch(groups)
 
 
 class SessionWatch:
@@ -84,8 +103,20 @@ class SessionWatch:
             self.task = None
 
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        checked = renewed = loop.time()
         while self.sockets:
-            await asyncio.sleep(max(0.05, settings.LIVE_SESSION_RECHECK_SECONDS))
+            await asyncio.sleep(max(0.05, min(settings.LIVE_SESSION_RECHECK_SECONDS, live.RENEW_SECONDS)))
+            if loop.time() - renewed >= live.RENEW_SECONDS:
+                renewed = loop.time()
+                groups = sorted({g for s in self.sockets if not s.ended for g in s.watched})
+                try:
+                    await database_sync_to_async(live.watch, thread_sensitive=False)(groups)
+                except Exception:
+                    log.warning("could not renew the watches of the live connections", exc_info=True)
+            if loop.time() - checked < settings.LIVE_SESSION_RECHECK_SECONDS:
+                continue
+            checked = loop.time()
             try:
                 await self.check_now()
             except Exception:  # the database is away for a moment: try again at the next interval
@@ -106,6 +137,7 @@ session_watch = SessionWatch()
 
 class LiveConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str] = []
+    watched: list[str] = []  # the groups whose fragments are rendered only while someone watches
     uses_relay = False
     session_key: str | None = None
     user_id = None
@@ -135,6 +167,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # Join first, then start the relay (its cursor is read now), then catch up: every message is
         # either newer than the relay's cursor or read by the catch-up, never neither.
         self.groups_joined = [*groups, session_group(self.session_key)]
+        self.watched = [g for g in groups if g.startswith(("bot-", "user-"))]
+        if self.watched:
+            await renew_watches(self.watched)
         for name in self.groups_joined:
             await self.channel_layer.group_add(name, self.channel_name)
         if not live.redis_enabled():
@@ -167,8 +202,16 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """Pages only listen; anything sent is ignored."""
 
     async def live_update(self, event):
-        if not self.ended:
-            await self.send(text_data=event["html"])
+        if self.ended:
+            return
+        text = event["html"]
+        if "<!--changed bot=" in text:  # published as nobody watched (a moment ago): render it now
+            if not self.watched:
+                return
+            for fresh in await render_marker(self.watched[0], text):  # a socket watches one such group
+                await self.send(text_data=fresh)
+            return
+        await self.send(text_data=text)
 
     # --- the session's life ---
 

@@ -23,6 +23,7 @@ Groups: `user-<id>` (the dashboard's fragments) and `bot-<id>` (the bot page's f
 import json
 import logging
 import re
+import time as monotonic_clock
 from datetime import timedelta
 from decimal import Decimal
 
@@ -32,7 +33,7 @@ from django.db.models import Max
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from bots.models import Bot, BotEvent, Fill, LiveMessage, Order, PnLSnapshot, Position
+from bots.models import Bot, BotEvent, Fill, LiveMessage, LiveWatch, Order, PnLSnapshot, Position
 from bots.templatetags.bot_display import base_currency, downsample, quote_currency
 from metrics import instruments
 
@@ -87,6 +88,89 @@ def publish(group: str, html: str) -> LiveMessage:
     return message
 
 
+def publish_many(messages: list[tuple[str, str]]) -> list[LiveMessage]:
+    """publish() for several (group, html) at once: one INSERT, and with Redis one trip for all the sends."""
+    if not messages:
+        return []
+    rows = LiveMessage.objects.bulk_create([LiveMessage(group=group, html=html) for group, html in messages])
+    for group, _html in messages:
+        instruments.count_live_message(group)
+    if any(row.pk is None for row in rows):  # a backend that does not return ids: read them back
+        newest = list(LiveMessage.objects.order_by("-pk")[:len(rows)])
+        rows = list(reversed(newest))
+    if redis_enabled():
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+
+        async def send_all():
+            for row in rows:
+                await layer.group_send(row.group, {"type": "live.update", "id": row.pk, "html": wrap(row.pk, row.html)})
+
+        try:
+            async_to_sync(send_all)()
+        except Exception:  # Redis down: the catch-up log still has them
+            log.warning("live updates not sent through Redis", exc_info=True)
+    return rows
+
+
+# --- who watches: only watched groups get their fragments rendered on a tick -------------------------------
+# A page registers its groups when it renders and its socket renews them while open; a watch outlives the
+# socket by WATCH_SECONDS, so a page reconnecting after a server restart still finds its updates waiting.
+WATCH_SECONDS = 60.0
+RENEW_SECONDS = 20.0
+# A publishing process re-reads the watched groups at most this often (one query, whatever the bots).
+WATCHED_CACHE_SECONDS = 1.0
+# A change nobody watched is logged as this marker (no rendering): a socket that finds one in its
+# catch-up, or receives one, renders that group's fragments fresh (bots.consumers).
+MARKER_RE = re.compile(r"^<!--changed bot=(\d+)-->$")
+
+_watched: dict = {"groups": frozenset(), "read_at": None}
+
+
+def marker(bot_id) -> str:
+    return f"<!--changed bot={bot_id}-->"
+
+
+def marker_bot_id(html: str) -> int | None:
+    match = MARKER_RE.match(html)
+    return int(match.group(1)) if match else None
+
+
+def watch(groups: list[str], now=None) -> None:
+    """Someone watches these groups for the next WATCH_SECONDS (a page rendered, a socket is open)."""
+    now = now or timezone.now()
+    until = now + timedelta(seconds=WATCH_SECONDS)
+    existing = set(LiveWatch.objects.filter(group__in=groups).values_list("group", flat=True))
+    LiveWatch.objects.filter(group__in=existing).update(until=until)
+    new = [LiveWatch(group=g, until=until) for g in set(groups) - existing]
+    if new:
+        LiveWatch.objects.bulk_create(new, ignore_conflicts=True)
+    if _watched["read_at"] is not None:  # this process publishes too: it knows at once
+        _watched["groups"] = _watched["groups"] | frozenset(groups)
+
+
+def watched_groups(now=None) -> frozenset:
+    """The groups someone watches now, re-read from the database at most every WATCHED_CACHE_SECONDS."""
+    clock = monotonic_clock.monotonic()
+    read_at = _watched["read_at"]
+    if read_at is None or clock - read_at >= WATCHED_CACHE_SECONDS:
+        now = now or timezone.now()
+        _watched["groups"] = frozenset(LiveWatch.objects.filter(until__gt=now).values_list("group", flat=True))
+        _watched["read_at"] = clock
+    return _watched["groups"]
+
+
+def forget_watched_cache() -> None:
+    _watched["read_at"] = None
+    _watched["groups"] = frozenset()
+
+
+def prune_watches(now=None) -> int:
+    deleted, _ = LiveWatch.objects.filter(until__lt=(now or timezone.now()) - timedelta(hours=1)).delete()
+    return deleted
+
+
 TRADE_LOG_ROWS = 50
 EVENT_ROWS = 30
 CHART_POINTS = 300
@@ -110,18 +194,24 @@ def bot_money(bot, snapshot=None, known=False) -> dict:
     }
 
 
-def bot_page_context(bot) -> dict:
+_UNSET = object()
+
+
+def bot_page_context(bot, money: dict | None = None, position=_UNSET) -> dict:
     """What the bot page shows that changes as it trades (the page and each live update use it). The chart
-    draws from its own endpoint (bots.charts.bot_chart); each update carries only its newest points."""
+    draws from its own endpoint (bots.charts.bot_chart); each update carries only its newest points.
+    `money` (bot_money) and `position` (the open one or None): when the caller has read them already."""
     from bots.charts import chart_tail
 
     fills = list(Fill.objects.filter(bot=bot).select_related("order").order_by("-time", "-id")[:TRADE_LOG_ROWS])
+    if position is _UNSET:
+        position = open_position(bot)
     return {
         "bot": bot,
         "quote": quote_currency(bot.symbol),
         "base": base_currency(bot.symbol),
-        **bot_money(bot),
-        "position": Position.objects.filter(bot=bot, status=Position.Status.OPEN).first(),
+        **(money if money is not None else bot_money(bot)),
+        "position": position,
         "open_orders": list(
             Order.objects.filter(bot=bot, status__in=[Order.Status.OPEN, *Order.UNSETTLED]).order_by("-created_at")
         ),
@@ -133,16 +223,24 @@ def bot_page_context(bot) -> dict:
     }
 
 
-def dashboard_bot_context(bot) -> dict:
-    """What the dashboard shows of one bot, plus the user-wide parts one bot's tick changes."""
+def open_position(bot):
+    return Position.objects.filter(bot=bot, status=Position.Status.OPEN).first()
+
+
+def dashboard_row_context(bot, money: dict | None = None, position=_UNSET) -> dict:
+    """What the dashboard shows of one bot (its row)."""
     return {
         "bot": bot,
         "quote": quote_currency(bot.symbol),
         "base": base_currency(bot.symbol),
-        **bot_money(bot),
-        "position": bot.positions.filter(status="open").first(),
-        **dashboard_totals(bot.owner),
+        **(money if money is not None else bot_money(bot)),
+        "position": open_position(bot) if position is _UNSET else position,
     }
+
+
+def dashboard_bot_context(bot, money: dict | None = None, position=_UNSET) -> dict:
+    """What the dashboard shows of one bot, plus the user-wide parts one bot's tick changes."""
+    return {**dashboard_row_context(bot, money, position), **dashboard_totals(bot.owner)}
 
 
 def dashboard_totals(user, latest: dict | None = None) -> dict:
@@ -229,35 +327,140 @@ def latest_snapshot_ids(bot_ids: list) -> list:
     return [row["last"] for row in rows]
 
 
-def render_bot_page_fragments(bot) -> str:
+def render_bot_page_fragments(bot, money: dict | None = None, position=_UNSET) -> str:
     """The bot page's changing parts, as out-of-band swap fragments."""
-    return render_to_string("bots/live/bot_fragments.html", {**bot_page_context(bot), "oob": True})
+    return render_to_string("bots/live/bot_fragments.html", {**bot_page_context(bot, money, position), "oob": True})
 
 
-def render_dashboard_fragments(bot) -> str:
+def render_dashboard_fragments(bot, money: dict | None = None, position=_UNSET) -> str:
     """The dashboard's parts that one bot's tick changes, as out-of-band swap fragments."""
-    return render_to_string("bots/live/dashboard_fragments.html", {**dashboard_bot_context(bot), "oob": True})
+    return render_to_string("bots/live/dashboard_fragments.html",
+                            {**dashboard_bot_context(bot, money, position), "oob": True})
+
+
+def render_dashboard_row(bot, money: dict | None = None, position=_UNSET) -> str:
+    """One bot's row of the dashboard only (the user-wide totals follow, coalesced)."""
+    if bot.is_manual or bot.archived_at:
+        return ""
+    return render_to_string("bots/parts/dash_row.html", {**dashboard_row_context(bot, money, position), "oob": True})
+
+
+def render_dashboard_totals(user) -> str:
+    """The user-wide parts of the dashboard (totals, total curve, latest trades)."""
+    return render_to_string("bots/live/dashboard_totals_fragments.html", {**dashboard_totals(user), "oob": True})
+
+
+# --- the user-wide dashboard part, coalesced ---------------------------------------------------------------
+# Inside a dispatcher round (coalescing()), the totals of a user's dashboard are rendered at most once per
+# DASHBOARD_INTERVAL in this process, however many of the user's bots tick: each tick sends its bot's row;
+# the totals follow at the end of the interval (flush_dashboards, called by the dispatcher loop and at the
+# start of every publish) and, at the latest, when the round ends. Outside a round (a person starting a
+# bot, a test) every update carries the totals at once.
+DASHBOARD_INTERVAL = 1.0
+_coalescing = {"depth": 0}
+_totals_rendered_at: dict[int, float] = {}  # user id -> monotonic time of the last totals render
+_totals_pending: dict[int, object] = {}  # user id -> the user, whose totals changed since
+
+
+class coalescing:
+    """Context manager: the dispatcher's ticks run inside it (bots.scheduler.dispatch)."""
+
+    def __enter__(self):
+        _coalescing["depth"] += 1
+        return self
+
+    def __exit__(self, *exc):
+        _coalescing["depth"] -= 1
+        if _coalescing["depth"] == 0:
+            flush_dashboards(force=True)
+        return False
+
+
+def flush_dashboards(force: bool = False) -> int:
+    """Render and publish the totals of the users whose interval has passed (all of them with force)."""
+    if not _totals_pending:
+        return 0
+    clock = monotonic_clock.monotonic()
+    due = [uid for uid in _totals_pending
+           if force or clock - _totals_rendered_at.get(uid, -DASHBOARD_INTERVAL) >= DASHBOARD_INTERVAL]
+    messages = []
+    for uid in due:
+        user = _totals_pending.pop(uid)
+        _totals_rendered_at[uid] = clock
+        try:
+            if user_group(uid) in watched_groups():
+                from accounts.language import language_of
+
+                with translation.override(language_of(user)):
+                    messages.append((user_group(uid), render_dashboard_totals(user)))
+        except Exception:
+            log.exception("live dashboard totals for user %s failed", uid)
+    try:
+        publish_many(messages)
+    except Exception:
+        log.exception("live dashboard totals not published")
+    return len(due)
 
 
 def publish_bot_update(bot_id) -> None:
-    """Called after every tick and after start/stop/pause/resume: renders the bot page's and the
-    dashboard's fragments and publishes them to `bot-<id>` and `user-<owner id>`. Never raises:
+    """Called after every tick and after start/stop/pause/resume. For each of `bot-<id>` and
+    `user-<owner id>`: if someone watches it, its fragments rendered from one read of the bot, its newest
+    snapshot and its position; if not, a tiny marker and no rendering. All in one INSERT. Never raises:
     a failure to render or deliver must not fail the tick that called it."""
     try:
-        bot = Bot.objects.select_related("owner").get(pk=bot_id)
+        flush_dashboards()
+        bot = Bot.objects.select_related("owner", "exchange_account").get(pk=bot_id)
     except Bot.DoesNotExist:
         return
+    except Exception:
+        log.exception("live update for bot %s failed", bot_id)
+        return
     try:
-        # Rendered once for every page of the owner that listens (and replayed to late sockets): in the
-        # owner's language, whichever process (a tick, a request) published it.
-        from accounts.language import language_of
+        watched = watched_groups()
+        groups = [bot_group(bot.pk), user_group(bot.owner_id)]
+        messages = [(group, marker(bot.pk)) for group in groups if group not in watched]
+        if len(messages) < len(groups):
+            # Rendered once for every page of the owner that listens (and replayed to late sockets): in the
+            # owner's language, whichever process (a tick, a request) published it.
+            from accounts.language import language_of
 
-        with translation.override(language_of(bot.owner)):
-            publish(bot_group(bot.pk), render_bot_page_fragments(bot))
-            publish(user_group(bot.owner_id), render_dashboard_fragments(bot))
+            with translation.override(language_of(bot.owner)):
+                money, position = bot_money(bot), open_position(bot)
+                if groups[0] in watched:
+                    messages.append((groups[0], render_bot_page_fragments(bot, money, position)))
+                if groups[1] in watched:
+                    messages.append((groups[1], dashboard_update(bot, money, position)))
+        publish_many(messages)
     except Exception:
         log.exception("live update for bot %s failed", bot_id)
     prune_old_messages_sometimes()
+
+
+def dashboard_update(bot, money: dict, position) -> str:
+    """The dashboard's fragments for one bot's change: its row, and the totals unless coalesced."""
+    uid = bot.owner_id
+    clock = monotonic_clock.monotonic()
+    if _coalescing["depth"] and clock - _totals_rendered_at.get(uid, -DASHBOARD_INTERVAL) < DASHBOARD_INTERVAL:
+        _totals_pending[uid] = bot.owner
+        return render_dashboard_row(bot, money, position) or "<!-- totals follow -->"
+    _totals_rendered_at[uid] = clock
+    _totals_pending.pop(uid, None)
+    return render_dashboard_fragments(bot, money, position)
+
+
+def render_fresh(group: str, bot_ids: set[int]) -> list[str]:
+    """Fragments rendered now for a group that was not watched when its bots changed (markers)."""
+    from accounts.language import language_of
+
+    bots = list(Bot.objects.select_related("owner", "exchange_account").filter(pk__in=bot_ids))
+    if not bots:
+        return []
+    with translation.override(language_of(bots[0].owner)):  # the owner's pages, in the owner's language
+        if group.startswith("bot-"):
+            return [render_bot_page_fragments(bot) for bot in bots]
+        rows = [render_dashboard_row(bot) for bot in bots]
+        rows.append(render_dashboard_totals(bots[0].owner))
+    return [html for html in rows if html]
 
 
 def messages_after(group: str, after_id: int, limit: int = 200) -> list[LiveMessage]:
@@ -285,4 +488,5 @@ def prune_old_messages_sometimes(now=None) -> int:
         return 0
     _last_prune = now
     deleted, _ = LiveMessage.objects.filter(created_at__lt=now - KEEP_MESSAGES).delete()
+    prune_watches(now)
     return deleted

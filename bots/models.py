@@ -30,6 +30,17 @@ class LiveMessage(models.Model):
         indexes = [models.Index(fields=["group", "id"], name="livemessage_group_id")]
 
 
+class LiveWatch(models.Model):
+    """Someone watches a live group (a page is open on it) until `until`: only watched groups get their
+    fragments rendered on a tick (bots.live). Pages and their sockets renew it; it lapses by itself."""
+
+    group = models.CharField(max_length=100, unique=True)
+    until = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.group} until {self.until:%Y-%m-%d %H:%M:%S}"
+
+
 class BotQuerySet(OwnedQuerySet):
     def listed(self):
         """The bots a trader sees in lists: strategy bots that are not archived (no manual books)."""
@@ -279,6 +290,8 @@ class Fill(models.Model):
 
     class Meta:
         ordering = ["time", "id"]
+        # The newest-N fills of a bot (trade log, live update) read this index instead of sorting all of them.
+        indexes = [models.Index(fields=["bot", "time"], name="fill_bot_time")]
 
 
 class Position(models.Model):

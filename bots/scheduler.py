@@ -319,6 +319,16 @@ def dispatch(duration: float | None = 55.0, interval: float = 0.25, inline: bool
     def stopping() -> bool:
         return shutdown.requested() or (keep_going is not None and not keep_going())
 
+    from bots import live
+
+    with live.coalescing():  # a user's dashboard totals at most once a second, however many of the bots tick
+        total = _dispatch_rounds(inline, deadline, interval, stopping, live.flush_dashboards)
+    if shutdown.requested():
+        log.info("dispatcher stopped (%s)", shutdown.reason or "the parent process is gone")
+    return total
+
+
+def _dispatch_rounds(inline, deadline, interval, stopping, after_each) -> int:
     total = 0
     while not stopping():
         try:
@@ -343,11 +353,11 @@ def dispatch(duration: float | None = 55.0, interval: float = 0.25, inline: bool
                 continue  # another dispatcher got it first
             claimed += 1
             run_one(bot_id, token, inline)
+            after_each()
         total += claimed
         if deadline is not None and time.monotonic() + interval >= deadline:
             break
+        after_each()
         if not claimed and not stopping():  # bots catching up on missed candles are due again at once
             time.sleep(interval)
-    if shutdown.requested():
-        log.info("dispatcher stopped (%s)", shutdown.reason or "the parent process is gone")
     return total

@@ -35,6 +35,7 @@ def dashboard(request):
             "bot": bot, "quote": live.quote_currency(bot.symbol), "base": live.base_currency(bot.symbol),
             "position": open_positions.get(bot.pk), **live.bot_money(bot, snapshot, known=True),
         })
+    live.watch([live.user_group(request.user.pk)])  # the worker renders this dashboard's updates from now on
     context = {
         "rows": rows,
         **live.dashboard_totals(request.user, {s.bot_id: s.equity for s in snapshots.values()}),
@@ -112,6 +113,7 @@ def owned_bot(request, pk) -> Bot:
 @login_required
 def bot_detail(request, pk):
     bot = owned_bot(request, pk)
+    live.watch([live.bot_group(bot.pk)])  # the worker renders this bot's updates from now on
     context = {**live.bot_page_context(bot),
                "live_after": live.last_message_id(live.bot_group(bot.pk), live.notify_group(request.user.pk))}
     return render(request, "bots/bot_detail.html", context)

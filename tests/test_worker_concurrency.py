@@ -59,3 +59,57 @@ def test_two_dispatchers_never_double_a_tick():
     for bot_id in ticks:
         times = list(PnLSnapshot.objects.filter(bot_id=bot_id).order_by("time").values_list("time", flat=True))
         assert len(times) == len(set(times))
+
+
+SCALE_BOTS = 36
+SCALE_SECONDS = 15
+
+
+@pytest.mark.skipif(not (settings.DATABASES["default"]["ENGINE"].endswith("postgresql") and settings.REDIS_URL),
+                    reason="scale-out runs on PostgreSQL + Redis (DATABASE_URL and REDIS_URL)")
+def test_two_worker_processes_on_postgresql_and_redis_tick_every_bot_once_per_candle(tmp_path):
+    """Two `manage.py worker` processes (dispatcher + task cluster each, their own database connections) on
+    one PostgreSQL database with Redis: every bot processes every candle that closed, in order, exactly once."""
+    import os
+    import signal
+    import time
+
+    from tests.test_worker_life import ready, start_worker, wait_until
+
+    upsert_candles("binance", "BTC/USDT", "5m",
+                   read_candle_file(settings.CANDLE_DATA_DIR / "binance_BTC-USDT_5m.csv", "5m").iloc[:3000])
+    candles = load_candles("binance", "BTC/USDT", "5m")
+    first = 500
+    start = candles.index[first].to_pydatetime()
+    owner = make_user()
+    account, config = make_account(owner), make_strategy_config(owner)
+    wall = timezone.now() + timedelta(seconds=8)  # both workers are up by then
+    for k in range(SCALE_BOTS):  # one 5m candle a second
+        make_bot(owner, name=f"bot {k}", account=account, strategy=config, mode=Bot.Mode.REPLAY,
+                 status=Bot.Status.RUNNING, replay_start=start, replay_speed=300, replay_started_at=wall,
+                 max_open_positions=0)
+    env = env_for_test_database()
+    logs = [tmp_path / f"worker{k}.log" for k in range(2)]
+    workers = [start_worker(env, log) for log in logs]
+    try:
+        assert all(wait_until(lambda log=log: ready(log), 60) for log in logs), [log.read_text()[-2000:]
+                                                                                for log in logs]
+        time.sleep(max(0.0, (wall - timezone.now()).total_seconds()) + SCALE_SECONDS)
+    finally:
+        for proc in workers:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in workers:
+            proc.wait(timeout=60)
+    assert [proc.returncode for proc in workers] == [0, 0], [log.read_text()[-2000:] for log in logs]
+
+    assert not BotEvent.objects.filter(kind="error").exists()
+    doubled = PnLSnapshot.objects.values("bot_id", "time").annotate(n=Count("id")).filter(n__gt=1)
+    assert list(doubled) == []
+    stored = [t.to_pydatetime() for t in candles.index]
+    for bot in Bot.objects.filter(owner=owner):
+        times = list(PnLSnapshot.objects.filter(bot=bot).order_by("time").values_list("time", flat=True))
+        assert len(times) >= SCALE_SECONDS // 2, (bot.name, len(times))
+        # In order, none skipped, none twice: consecutive stored candles from the one at the replay start.
+        at = stored.index(times[0])
+        assert first - 1 <= at <= first, (bot.name, times[0])
+        assert times == stored[at:at + len(times)], bot.name

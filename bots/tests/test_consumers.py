@@ -266,3 +266,17 @@ async def test_notifications_reach_every_kind_of_page_and_only_their_user():
     assert await sockets[2].receive_nothing(timeout=0.5)
     for communicator in (*sockets, bobs):
         await communicator.disconnect()
+
+
+async def test_a_change_published_as_unwatched_reaches_an_open_socket_rendered():
+    """A publisher whose cached view of the watches is a second old writes a marker for a page that has just
+    opened: the socket renders that bot's fragments itself, so the page still gets them."""
+    alice = await sync_to_async(make_user)()
+    bot = await sync_to_async(make_bot)(alice)
+    communicator, connected, _ = await connect(f"/ws/live/?bot={bot.pk}", alice)
+    assert connected
+    await sync_to_async(live.publish)(live.bot_group(bot.pk), live.marker(bot.pk))  # as if nobody watched
+    text = await communicator.receive_from(timeout=5)
+    assert f'id="bot-{bot.pk}-status"' in text and "changed bot=" not in text
+    assert live.message_id_of(text) is not None
+    await communicator.disconnect()

@@ -39,12 +39,55 @@ def make_strategy_config(owner):
 def test_publish_bot_update_writes_one_message_per_group():
     alice = make_user()
     bot = make_bot(alice)
+    live.watch([live.bot_group(bot.pk), live.user_group(alice.pk)])  # a page is open on each
     live.publish_bot_update(bot.pk)
     groups = sorted(LiveMessage.objects.values_list("group", flat=True))
     assert groups == [f"bot-{bot.pk}", f"user-{alice.pk}"]
     bot_message = LiveMessage.objects.get(group=f"bot-{bot.pk}")
     assert f'id="bot-{bot.pk}-status"' in bot_message.html
     assert 'hx-swap-oob="true"' in bot_message.html
+
+
+@pytest.mark.django_db
+def test_nobody_watching_gets_a_marker_and_nothing_rendered_and_a_page_renders_it_on_catch_up():
+    alice = make_user()
+    bot = make_bot(alice)
+    live.watch([live.user_group(alice.pk)])
+    live.publish_bot_update(bot.pk)
+    by_group = dict(LiveMessage.objects.values_list("group", "html"))
+    assert by_group[f"bot-{bot.pk}"] == live.marker(bot.pk)
+    assert f'id="dash-bot-{bot.pk}"' in by_group[f"user-{alice.pk}"]
+    # A bot page reconnecting with an older cursor finds the marker and gets the fragments rendered now.
+    from bots.consumers import catch_up
+
+    texts = catch_up.func([live.bot_group(bot.pk)], 0)
+    assert len(texts) == 1 and f'id="bot-{bot.pk}-status"' in texts[0] and "changed bot=" not in texts[0]
+
+
+@pytest.mark.django_db
+def test_a_watch_lapses():
+    live.watch(["bot-7"], now=timezone.now() - timedelta(seconds=live.WATCH_SECONDS + 1))
+    live.forget_watched_cache()
+    assert "bot-7" not in live.watched_groups()
+    live.watch(["bot-7"])
+    assert "bot-7" in live.watched_groups()
+
+
+@pytest.mark.django_db
+def test_inside_a_dispatcher_round_a_users_totals_are_rendered_once_then_flushed(monkeypatch):
+    alice = make_user()
+    bots = [make_bot(alice, name=f"bot {k}") for k in range(3)]
+    live.watch([live.user_group(alice.pk)])
+    monkeypatch.setattr(live, "_totals_rendered_at", {})
+    with live.coalescing():
+        for bot in bots:
+            live.publish_bot_update(bot.pk)
+        assert LiveMessage.objects.filter(html__contains='id="dash-totals"').count() == 1
+        assert LiveMessage.objects.filter(group=f"user-{alice.pk}").count() == 3  # every bot's row
+    # The round ended: the totals that were held back follow once.
+    assert LiveMessage.objects.filter(html__contains='id="dash-totals"').count() == 2
+    newest = LiveMessage.objects.order_by("-pk").first()
+    assert newest.group == f"user-{alice.pk}" and 'id="dash-trades"' in newest.html
 
 
 @pytest.mark.django_db

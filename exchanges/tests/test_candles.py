@@ -106,3 +106,26 @@ def test_admin_lists_candles_and_wallets_for_superusers_only(client, django_user
     staff = django_user_model.objects.create(username="staff", is_staff=True)
     client.force_login(staff)
     assert client.get("/admin/exchanges/candle/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_upsert_meets_rows_the_orm_wrote_and_keeps_sub_second_times():
+    """The bulk paths write times exactly as Django does: a candle saved through the ORM is updated in place,
+    not doubled, and a time with milliseconds comes back as it went in (both databases)."""
+    at = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+    Candle.objects.create(exchange="x", symbol="A/B", timeframe="1m", time=at, open=1, high=1, low=1, close=1,
+                          volume=1)
+    Candle.objects.create(exchange="x", symbol="A/B", timeframe="1m", time=at + timedelta(milliseconds=250),
+                          open=1, high=1, low=1, close=1, volume=1)
+    index = pd.DatetimeIndex([at, at + timedelta(milliseconds=250), at + timedelta(minutes=1, microseconds=7)],
+                             name="time")
+    frame = pd.DataFrame({c: [2.0, 3.0, 4.0] for c in ("open", "high", "low", "close", "volume")}, index=index)
+    assert upsert_candles("x", "A/B", "1m", frame) == 3
+    assert Candle.objects.count() == 3
+    loaded = load_candles("x", "A/B", "1m")
+    assert list(loaded.index) == list(index)
+    assert loaded["close"].tolist() == [2.0, 3.0, 4.0]
+    assert list(Candle.objects.order_by("time").values_list("time", flat=True)) == list(index.to_pydatetime())
+    middle = load_candles("x", "A/B", "1m", start=at + timedelta(milliseconds=1), end=at + timedelta(minutes=1))
+    assert list(middle.index) == [index[1]]
+    assert load_candles("x", "A/B", "5m").empty

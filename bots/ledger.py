@@ -181,8 +181,8 @@ def close_as_dust(position: Position) -> None:
         base = split_symbol(position.symbol)[0]
         BotEvent.objects.create(
             bot_id=position.bot_id, kind=BotEvent.Kind.ORDER,
-            message=f"Position closed: {shown(dust)} {base} left below the market's amount step is dust "
-                    "(it cannot be sold; the bot may enter again).",
+            message=gettext_noop("Position closed: %(dust)s %(base)s left below the market's amount step is dust "
+                                 "(it cannot be sold; the bot may enter again).") % {"dust": shown(dust), "base": base},
             data={"dust": dust, "position": position.pk},
         )
 

@@ -168,16 +168,17 @@ def tick_bot(bot_id: int, lease: datetime | None = None) -> TickResult:
         # is sent meanwhile (settle_unknown_orders runs first on every tick).
         result.outcome = "retry"
         if not isinstance(exc, OrdersUnsettled):
-            _event(bot, BotEvent.Kind.ERROR, f"Order outcome unknown, looking it up: {exc}",
-                   {"error": str(exc), "temporary": True})
+            _event(bot, BotEvent.Kind.ERROR, gettext_noop("Order outcome unknown, looking it up: %(error)s") % {
+                "error": exc}, {"error": str(exc), "temporary": True})
         next_due = timezone.now() + timedelta(seconds=SETTLE_RETRY)
         paused = _paused_until(client)
         if paused is not None:
             next_due = max(next_due, paused)  # asking again during a ban makes it longer
     except RateLimited as exc:
         result.outcome = "retry"
-        _event(bot, BotEvent.Kind.ERROR, f"The exchange asked us to wait: {exc}. The bot resumes by itself then.",
-               {"error": str(exc), "temporary": True, "paused_until": exc.until})
+        _event(bot, BotEvent.Kind.ERROR, gettext_noop(
+            "The exchange asked us to wait: %(error)s. The bot resumes by itself then.") % {"error": exc},
+            {"error": str(exc), "temporary": True, "paused_until": exc.until})
         next_due = max(_next_due(bot, client, retry=True), exc.until)
     except TemporaryExchangeError as exc:
         result.outcome = "retry"
@@ -584,9 +585,10 @@ def protect_on_exchange(bot: Bot, client, limits: risk.RiskLimits, candle_at: da
     kind = client.capabilities.protective_order_type
     if kind not in STOP_TYPES:
         if not BotEvent.objects.filter(bot=bot, data__candle_stop=True, time__gte=position.opened_at).exists():
-            _event(bot, BotEvent.Kind.ORDER, f"{bot.exchange_account.exchange_id} holds no stop-loss orders: the bot "
-                   "checks the stop-loss on each closed candle (it cannot act while no worker runs).",
-                   {"candle_stop": True})
+            _event(bot, BotEvent.Kind.ORDER, gettext_noop(
+                "%(exchange)s holds no stop-loss orders: the bot checks the stop-loss on each closed candle (it "
+                "cannot act while no worker runs).") % {"exchange": bot.exchange_account.exchange_id},
+                {"candle_stop": True})
         return
     if Order.objects.filter(bot=bot, type__in=STOP_TYPES, status__in=(Order.Status.OPEN, *Order.UNSETTLED)).exists():
         return
@@ -613,20 +615,25 @@ def protect_on_exchange(bot: Bot, client, limits: risk.RiskLimits, candle_at: da
     except OrderRefused as exc:
         if "insufficient" in exc.reason.lower():
             # Coins missing for the stop: an alert; the candle check still watches the position.
-            _event(bot, BotEvent.Kind.ERROR, f"The stop-loss could not be placed on the exchange ({exc.reason}): the "
-                   "bot checks it on each closed candle instead. Check the account's balance.",
-                   {"error": exc.reason, "alert": True})
+            _event(bot, BotEvent.Kind.ERROR, gettext_noop(
+                "The stop-loss could not be placed on the exchange (%(reason)s): the bot checks it on each closed "
+                "candle instead. Check the account's balance.") % {"reason": exc.reason},
+                {"error": exc.reason, "alert": True})
             return
         # An invalid stop (most often: the price has already passed it): the position is sold at market now.
-        _event(bot, BotEvent.Kind.ERROR, f"The stop-loss was refused by the exchange ({exc.reason}): the position "
-               "is sold at market.", {"error": exc.reason, "temporary": True})
+        _event(bot, BotEvent.Kind.ERROR, gettext_noop(
+            "The stop-loss was refused by the exchange (%(reason)s): the position is sold at market.") % {
+            "reason": exc.reason}, {"error": exc.reason, "temporary": True})
         exit_position(bot, client, position, candle_at, "stop_loss", result or TickResult(bot.pk, "ticked"))
         return
     crashpoint("after_bracket_sent")
-    _event(bot, BotEvent.Kind.ORDER, f"Stop-loss on the exchange: {kind.replace('_', '-')} sell "
-           f"{ledger.shown(amount)} {bot.symbol} at {ledger.shown(stop)}"
-           f"{f' (limit {ledger.shown(limit)})' if limit is not None else ''}.",
-           {"client_order_id": order.client_order_id, "stop_price": stop, "limit": limit, "type": kind})
+    words = {"type": kind.replace("_", "-"), "amount": ledger.shown(amount), "symbol": bot.symbol,
+             "stop": ledger.shown(stop), "limit": ledger.shown(limit) if limit is not None else ""}
+    _event(bot, BotEvent.Kind.ORDER, (
+        gettext_noop("Stop-loss on the exchange: %(type)s sell %(amount)s %(symbol)s at %(stop)s.") if limit is None
+        else gettext_noop("Stop-loss on the exchange: %(type)s sell %(amount)s %(symbol)s at %(stop)s "
+                          "(limit %(limit)s).")) % words,
+        {"client_order_id": order.client_order_id, "stop_price": stop, "limit": limit, "type": kind})
 
 
 TRAIL_EVERY = timedelta(seconds=60)  # an exchange stop is moved up by cancel-and-replace at most this often
@@ -658,8 +665,9 @@ def trail_exchange_stop(bot: Bot, client, limits: risk.RiskLimits, position: Pos
     ledger.apply_result(order, answer)
     if answer.filled > 0 or ledger.open_position(bot) is None:
         return
-    _event(bot, BotEvent.Kind.ORDER, f"Trailing stop: moving the stop-loss from {current} to {ledger.shown(level)}.",
-           {"client_order_id": order.client_order_id, "from": str(current), "to": level})
+    _event(bot, BotEvent.Kind.ORDER, gettext_noop("Trailing stop: moving the stop-loss from %(from)s to %(to)s.") % {
+        "from": current, "to": ledger.shown(level)},
+        {"client_order_id": order.client_order_id, "from": str(current), "to": level})
     protect_on_exchange(bot, client, limits, candle_at, stop=level)
 
 
@@ -678,13 +686,16 @@ def sync_exchange_stops(bot: Bot, client) -> None:
             continue
         ledger.apply_result(order, answer)
         if answer.filled > order.filled:
-            _event(bot, BotEvent.Kind.ORDER, f"The stop-loss {order.client_order_id} filled on the exchange: "
-                   f"{ledger.shown(answer.filled)} {bot.symbol} at {ledger.shown(answer.average or 0)}.",
-                   {"client_order_id": order.client_order_id, "filled": answer.filled})
+            _event(bot, BotEvent.Kind.ORDER, gettext_noop(
+                "The stop-loss %(order)s filled on the exchange: %(filled)s %(symbol)s at %(price)s.") % {
+                "order": order.client_order_id, "filled": ledger.shown(answer.filled), "symbol": bot.symbol,
+                "price": ledger.shown(answer.average or 0)},
+                {"client_order_id": order.client_order_id, "filled": answer.filled})
         elif answer.status == Order.Status.CANCELED and ledger.open_position(bot) is not None:
-            _event(bot, BotEvent.Kind.ERROR, f"The stop-loss {order.client_order_id} was canceled on the exchange "
-                   "(by hand?): it is placed again.", {"error": "stop canceled on the exchange", "temporary": True,
-                                                       "client_order_id": order.client_order_id})
+            _event(bot, BotEvent.Kind.ERROR, gettext_noop(
+                "The stop-loss %(order)s was canceled on the exchange (by hand?): it is placed again.") % {
+                "order": order.client_order_id}, {"error": "stop canceled on the exchange", "temporary": True,
+                                                  "client_order_id": order.client_order_id})
     position = ledger.open_position(bot)
     if position is not None and limits.stop_loss_pct and client.capabilities.protective_order_type in STOP_TYPES:
         protect_on_exchange(bot, client, limits, last_closed_candle(client.now(), bot.timeframe))

@@ -107,12 +107,19 @@ def test_rate_limit_answers_are_counted(client, fake):  # noqa: F811
     bot = live_bot(fake)
     exchange_client = client_for(bot.exchange_account, mode="live")
     exchange_client.backoff = 0.0
+    from exchanges import rate_limits
+    from exchanges.errors import RateLimited
+
     before = scrape(client)
-    fake.inject("429", times=2)
-    exchange_client.fetch_ticker("BTC/USDT")  # two 429s, then the retry gets through
+    fake.inject("429", times=1)
+    try:
+        with pytest.raises(RateLimited):  # a 429 pauses every request to that exchange (not retried in the call)
+            exchange_client.fetch_ticker("BTC/USDT")
+    finally:
+        rate_limits.clear(exchange_client.pause_key)
     after = scrape(client)
     assert value(after, "tradingbot_exchange_rate_limit_hits_total", exchange="binance") - \
-        value(before, "tradingbot_exchange_rate_limit_hits_total", exchange="binance") == 2
+        value(before, "tradingbot_exchange_rate_limit_hits_total", exchange="binance") == 1
 
 
 CHILD = """

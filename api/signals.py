@@ -194,7 +194,8 @@ class ExternalSignalHandler:
         orders = [order_summary(o) for o in Order.objects.filter(client_order_id__in=result.orders)]
         if not orders:
             return Done(_("Nothing was sent (an order for this candle exists already)."), {"bot_id": bot.pk})
-        return Done(_("%(side)s order sent for bot %(bot)s.") % {"side": cmd.action.capitalize(), "bot": bot.name},
+        side = Order.Side.BUY if cmd.action == "buy" else Order.Side.SELL  # "close" sells the position
+        return Done(_("%(side)s order sent for bot %(bot)s.") % {"side": side.label, "bot": bot.name},
                     {"bot_id": bot.pk, "orders": orders},
                     settled=all(o["status"] not in Order.UNSETTLED for o in orders))
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 from bots.models import Bot, BotEvent
 
@@ -44,6 +44,20 @@ def _frozen_clock_fields(bot: Bot, now: datetime) -> dict:
     return {"replay_offset": replay_now(bot, now) - bot.replay_start, "replay_started_at": None}
 
 
+# The verbs and statuses said in the refusal, in the reader's language (the message is shown at once, not stored).
+ACTION_VERBS = {"start": pgettext_lazy("bot action", "start"), "stop": pgettext_lazy("bot action", "stop"),
+                "pause": pgettext_lazy("bot action", "pause"), "resume": pgettext_lazy("bot action", "resume")}
+
+
+def _status_word(status: str) -> str:
+    """A bot status's label inside a sentence: lower case ("it is running"; Thai, Chinese and Japanese have no
+    case, so this changes only English)."""
+    try:
+        return str(Bot.Status(status).label).lower()
+    except ValueError:
+        return str(status)
+
+
 def _change(bot: Bot, allowed, fields: dict, kind: str, message: str, *, actor, source: str) -> Bot:
     now = timezone.now()
     fields = {"status_changed_at": now, **fields}
@@ -53,8 +67,9 @@ def _change(bot: Bot, allowed, fields: dict, kind: str, message: str, *, actor, 
             current = Bot.objects.filter(pk=bot.pk).values_list("status", flat=True).first()
             raise BotControlError(_("Cannot %(action)s bot %(bot)s: it is %(status)s; %(action)s works from "
                                     "%(allowed)s.") % {
-                "action": kind, "bot": repr(bot.name), "status": current or "gone",
-                "allowed": ", ".join(str(s) for s in allowed)})
+                "action": str(ACTION_VERBS.get(str(kind), kind)), "bot": repr(bot.name),
+                "status": _status_word(current) if current else _("gone"),
+                "allowed": ", ".join(_status_word(s) for s in allowed)})
         BotEvent.objects.create(
             bot=bot, kind=kind, message=message, actor=actor if getattr(actor, "pk", None) else None, source=source
         )

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from exchanges.models import OwnedQuerySet
 from strategies import trade_defaults
@@ -229,7 +230,7 @@ class Order(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending (recorded, not yet acknowledged)")
         UNKNOWN = "unknown", _("Unknown (reconcile with the exchange)")
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("order status", "Open")
         CLOSED = "closed", _("Filled")
         CANCELED = "canceled", _("Canceled")
         REJECTED = "rejected", _("Rejected")
@@ -298,7 +299,7 @@ class Position(models.Model):
     """A long position from entry to exit; at most one open per bot. Closed ones are the bot's trades."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("position status", "Open")
         CLOSED = "closed", _("Closed")
 
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="positions")

@@ -26,6 +26,10 @@ from exchanges.errors import OrderNotFound, OrderOutcomeUnknown, OrderRefused, T
 from metrics import instruments
 
 NEVER_SENT = "Never reached the exchange"
+# The exchange's order statuses, filled into stored events ("Order ... found on the exchange: closed, ..."):
+# in the catalogue so tradingbot.stored_text shows them in the reader's language.
+STATUS_WORDS = (gettext_noop("open"), gettext_noop("closed"), gettext_noop("canceled"), gettext_noop("rejected"),
+                gettext_noop("expired"))
 STOP_TYPES = ("stop_limit", "stop_market")  # a live position's stop-loss on the exchange
 PROTECTIVE_TYPES = ("bracket", *STOP_TYPES)  # orders that protect a position (not canceled as "open orders")
 STILL_LOOKING = "Outcome unknown"

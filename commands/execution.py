@@ -23,6 +23,9 @@ from bots import ledger, orders, scheduler
 from bots.models import Bot, BotEvent, Order
 from exchanges.errors import OrderNotFound, OrderOutcomeUnknown, TemporaryExchangeError
 
+# The values the stored order events below fill in, in the catalogue so tradingbot.stored_text shows them
+# translated too ("BUY 0.1 BTC/USDT market" reads "ซื้อ 0.1 BTC/USDT ราคาตลาด" on a Thai page).
+STORED_WORDS = (gettext_noop("BUY"), gettext_noop("SELL"), gettext_noop("market"), gettext_noop("limit"))
 NEVER_SENT = orders.NEVER_SENT  # the same words as the tick's, so pages read alike
 BUSY_WAIT = 5.0  # seconds a command waits for a tick of the same bot to finish
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from commands.definitions import DIRECTIONS, ORDER_TYPES, SIDES
 from commands.models import ManualLimits
@@ -13,7 +14,7 @@ from strategies.forms import PercentField
 
 class OrderTicketForm(forms.Form):
     account = forms.UUIDField(widget=forms.HiddenInput)
-    symbol = forms.CharField(label=_("Market"), max_length=30, initial="BTC/USDT",
+    symbol = forms.CharField(label=pgettext_lazy("trading pair", "Market"), max_length=30, initial="BTC/USDT",
                              widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
     side = forms.ChoiceField(label=_("Side"), choices=[(s, s.capitalize()) for s in SIDES], initial="buy",
                              widget=forms.RadioSelect)
@@ -31,7 +32,7 @@ class OrderTicketForm(forms.Form):
 
 class AlertForm(forms.Form):
     source = forms.ChoiceField(label=_("Prices from"))
-    symbol = forms.CharField(label=_("Market"), max_length=30, initial="BTC/USDT")
+    symbol = forms.CharField(label=pgettext_lazy("trading pair", "Market"), max_length=30, initial="BTC/USDT")
     direction = forms.ChoiceField(label=_("When the price"), choices=[
         (d, _("goes above") if d == "above" else _("goes below")) for d in DIRECTIONS])
     price = forms.DecimalField(label=_("Price"), min_value=Decimal("0"), max_digits=30, decimal_places=12,

@@ -199,7 +199,8 @@ def order_message(order: Order, base: str, quote: str) -> str:
     if order.status == Order.Status.LOST:
         return _("The exchange never showed this order after it was sent: it is marked lost and not sent again. "
                  "Check the exchange account.")
-    return _("The order ended %(status)s with %(filled)s %(base)s filled.") % {**values, "status": order.status}
+    return _("The order ended %(status)s with %(filled)s %(base)s filled.") % {
+        **values, "status": order.get_status_display().lower()}
 
 
 def snapshot_book(book: Bot, price, when=None) -> None:

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from exchanges.encryption import DecryptionError
 from exchanges.secret_field import EncryptedSecretField, encrypted_fields
@@ -164,7 +165,7 @@ class SimOrder(models.Model):
     """An order on a simulated exchange, processed lazily candle by candle up to the exchange's now()."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("order status", "Open")
         CLOSED = "closed", _("Filled")
         CANCELED = "canceled", _("Canceled")
         REJECTED = "rejected", _("Rejected")

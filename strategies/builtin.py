@@ -2,7 +2,7 @@
 
 from __future__ import annotations  # the annotations name numpy and pandas, imported on first use
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from strategies import indicators
 from strategies.strategy import BUY, SELL, Evaluation, Param, Strategy, combine, crosses_above, crosses_below
@@ -50,6 +50,13 @@ class RSICross(Strategy):
 
     name = "rsi_cross"
     label = gettext_noop("RSI cross")
+    description_text = gettext_lazy(
+        "BUY when RSI crosses up through oversold (previous <= oversold < current); SELL when it crosses down"
+        " through overbought (previous >= overbought > current); else HOLD. RSI is Wilder's, as TA-Lib "
+        "computes it (a series that only rises has RSI 100, one that only falls 0). Confidence of a BUY is "
+        "0.5 + 0.5 * (oversold - previous RSI) / oversold (deeper before the cross = surer), of a SELL 0.5 + "
+        "0.5 * (previous RSI - overbought) / (100 - overbought); HOLD is 0."
+    )
     params = (
         Param("rsi_period", int, 14, 2, 200, gettext_noop("Candles in the RSI average (Wilder).")),
         Param("oversold", float, 30.0, 1.0, 99.0, gettext_noop("BUY when RSI crosses up through this level.")),
@@ -98,6 +105,13 @@ class MeanReversion(Strategy):
 
     name = "mean_reversion"
     label = gettext_noop("Mean reversion (Bollinger z-score)")
+    description_text = gettext_lazy(
+        "Bollinger z-score, z = (close - SMA(window)) / std(window) (population std, as TA-Lib's bands). BUY "
+        "when z crosses down through -std (previous >= -std > current: the close left the lower band); SELL "
+        "when z crosses up through -exit_z (the price came back near the mean); else HOLD, and HOLD while the"
+        " window is flat (std 0). Confidence of a BUY is 0.5 + 0.5 * (-z - std) / std, of a SELL 0.5 + 0.5 * "
+        "(z + exit_z) / std; HOLD is 0."
+    )
     params = (
         Param("window", int, 20, 2, 500, gettext_noop("Candles in the moving average and standard deviation.")),
         Param("std", float, 2.0, 0.1, 10.0,
@@ -150,6 +164,13 @@ class Breakout(Strategy):
 
     name = "breakout"
     label = gettext_noop("Breakout (Donchian channel)")
+    description_text = gettext_lazy(
+        "Donchian breakout. BUY when the close is above the highest high of the lookback candles before it "
+        "and its volume is at least volume_factor times their mean volume (0 turns the check off); SELL when "
+        "the close is below the lowest low of those candles; else HOLD. Confidence of a BUY is 0.5 * volume /"
+        " (volume_factor * mean volume), 0.5 without the volume check; of a SELL 0.5 + 0.5 * (channel low - "
+        "close) / channel width; HOLD is 0."
+    )
     params = (
         Param("lookback", int, 20, 2, 500, gettext_noop("Candles that make the channel (the current one excluded).")),
         Param("volume_factor", float, 1.5, 0.0, 20.0,
@@ -206,6 +227,12 @@ class VWAPDeviation(Strategy):
 
     name = "vwap_deviation"
     label = gettext_noop("VWAP deviation")
+    description_text = gettext_lazy(
+        "Deviation d = close / VWAP - 1 from the rolling VWAP (typical price weighted by volume over window "
+        "candles). BUY when d crosses down through -threshold (previous >= -threshold > current); SELL when "
+        "it crosses up through +threshold; else HOLD, and HOLD when no volume traded in the window. "
+        "Confidence of either is |d| / (2 * threshold), capped at 1; HOLD is 0."
+    )
     params = (
         Param("window", int, 20, 2, 1000, gettext_noop("Candles in the rolling VWAP.")),
         Param("threshold", float, 0.02, 0.0001, 0.5, gettext_noop("Deviation from VWAP, as a fraction (0.02 = 2 %).")),
@@ -241,6 +268,11 @@ class EMACross(Strategy):
 
     name = "ema_cross"
     label = gettext_noop("EMA cross")
+    description_text = gettext_lazy(
+        "BUY when the fast EMA crosses above the slow EMA (previous fast <= slow, now fast > slow); SELL when"
+        " it crosses below; else HOLD. Confidence is 0.5 + 50 * |fast / slow - 1| (a gap of 1/100 is 1.0); "
+        "HOLD is 0."
+    )
     params = (
         Param("fast", int, 12, 2, 500, gettext_noop("Candles in the fast EMA.")),
         Param("slow", int, 26, 3, 1000, gettext_noop("Candles in the slow EMA.")),
@@ -278,6 +310,10 @@ class MACDCross(Strategy):
 
     name = "macd_cross"
     label = gettext_noop("MACD cross")
+    description_text = gettext_lazy(
+        "BUY when the MACD line crosses above its signal line; SELL when it crosses below; else HOLD. "
+        "Confidence 0.75 for a cross on the far side of zero (BUY below zero, SELL above), else 0.5; HOLD 0."
+    )
     params = (
         Param("fast", int, 12, 2, 500, gettext_noop("Candles in the fast EMA.")),
         Param("slow", int, 26, 3, 1000, gettext_noop("Candles in the slow EMA.")),

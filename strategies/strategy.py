@@ -88,6 +88,7 @@ class Strategy:
 
     name: ClassVar[str]
     label: ClassVar[str]
+    description_text: ClassVar[str | None] = None  # a gettext_lazy description; None: the docstring
     params: ClassVar[tuple[Param, ...]]
 
     def __init__(self, **values):
@@ -97,7 +98,12 @@ class Strategy:
 
     @classmethod
     def description(cls) -> str:
-        """The rule and confidence, from the class docstring, for pages and forms."""
+        """The rule and confidence, for pages and forms, in the active language: the strategy's
+        `description_text` (a gettext_lazy text), else its class docstring (English: a docstring is not in a
+        catalogue)."""
+        text = getattr(cls, "description_text", None)
+        if text:
+            return str(text)
         return " ".join(inspect.cleandoc(cls.__doc__ or "").replace("`", "").split())
 
     @classmethod

@@ -246,9 +246,11 @@ def test_live_fragments_are_rendered_in_the_owners_language(thai):
     alice = make_user("alice")
     Profile.objects.create(user=alice, language="th")
     bot = make_bot(alice)
-    live.watch([live.bot_group(bot.pk)])  # her bot's page is open
+    live.forget_watched_cache()
+    live.watch([live.bot_group(bot.pk)])  # the bot's page is open: its fragments are rendered, not only marked
     with translation.override("en"):  # the worker's process: no request, English active
         live.publish_bot_update(bot.pk)
+    live.forget_watched_cache()
     html = LiveMessage.objects.filter(group=live.bot_group(bot.pk)).latest("id").html
     assert thai["Stopped"] in html  # the status badge
     assert ">Stopped<" not in html

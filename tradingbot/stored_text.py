@@ -92,9 +92,9 @@ def _shown(language: str, text: str, depth: int) -> str:
         match = regex.fullmatch(text)
         if match is None:
             continue
+        # Every msgid here is in the language's catalogue, so translated (msgfmt leaves out empty and fuzzy ones);
+        # a translation may equal its msgid ("%(side)s %(amount)s %(symbol)s" in Thai): its values still translate.
         target = translation.gettext(msgid)
-        if target == msgid:
-            continue  # not translated yet: the English stays
         if any(SENTENCE_END.search(value) for value in match.groupdict().values()):
             spanning = spanning or (match, target)
             continue

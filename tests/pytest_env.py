@@ -5,6 +5,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 _VAR = Path(__file__).resolve().parent.parent / "var"
 os.environ.setdefault("NUMBA_CACHE_DIR", str(_VAR / "numba-cache"))
 # Password hashing cost is not what the tests test.
@@ -23,3 +25,14 @@ def pytest_sessionfinish(session, exitstatus):
     # SQLite in WAL mode leaves these beside the test database pytest-django deletes.
     for leftover in _VAR.glob(f"test-db-{os.getpid()}.sqlite3*"):
         leftover.unlink(missing_ok=True)
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """A request through Django's test client leaves its language active in the test's thread (LocaleMiddleware
+    and the profile's language activate it; nothing deactivates after the response): each test starts in
+    English, as a worker's thread does."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

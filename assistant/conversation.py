@@ -26,7 +26,6 @@ from datetime import datetime
 
 from django.utils.translation import gettext as _
 
-from assistant.handoff import CHANGES_SOMETHING
 from assistant.models import AssistantRequest
 from assistant.resolution import NEEDS_INPUT, Resolution
 from assistant.understanding import understand
@@ -40,6 +39,9 @@ Outcome = AssistantRequest.Outcome
 
 # The assistant's door names (its audit) -> the command service's (its Activity).
 SERVICE_DOORS = {"web": "web", "cli": "command", "telegram": "telegram", "api": "api"}
+
+# What text may propose (always confirmed); anything else is answered at once or asked about.
+CHANGES_SOMETHING = frozenset({"buy", "sell", "close_position", "cancel_order", "alert", "bot_start", "bot_stop"})
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ Outcomes (`resolution.status`):
   suggested ticket the door pre-fills). Nothing is ever guessed: "buy BTC" asks how much.
 - NOT_POSSIBLE: the command names something the user does not have ("close my SOL position" with none).
 - HELP / UNKNOWN: no command; `question` says what the assistant can do.
-Nothing here executes anything: the hand-off (assistant.handoff) turns a READY resolution into a command.
+Nothing here executes anything: assistant.conversation turns a READY resolution into a command.
 """
 
 from dataclasses import dataclass, field

@@ -14,7 +14,7 @@ The steps, in order:
    leave room; otherwise, or when the LLM fails in any way, with the offline engine, with a note saying why;
 4. resolve against the user's rows (assistant.resolution);
 5. audit: one AssistantRequest row with the text, the engine, the parse and the outcome placeholder.
-Nothing here executes anything: see assistant.handoff for the step after confirmation.
+Nothing here executes anything: see assistant.conversation for the step after it.
 """
 
 import time

@@ -36,13 +36,14 @@ class Command(BaseCommand):
     help = "Backtest a strategy: --strategy rsi_cross [--param rsi_period=14] (--csv PATH | --exchange ...)"
     # The system checks cost ~0.2 s of a 3 s budget for a million candles, and `manage.py check` runs them.
     requires_system_checks = []
+    usage_name = "backtest"  # in the one-line errors (manage.py optimize shares this command's options and checks)
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         parser = super().create_parser(prog_name, subcommand, **kwargs)
 
         def one_line_error(message):
             # argparse prints the whole usage block; the contract here is one line on stderr, status 2.
-            sys.stderr.write(f"backtest: error: {message} (see manage.py backtest --help)\n")
+            sys.stderr.write(f"{self.usage_name}: error: {message} (see manage.py {self.usage_name} --help)\n")
             sys.exit(USAGE_ERROR)
 
         if parser.called_from_command_line:
@@ -70,14 +71,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         strategy = self.strategy(options)
-        try:
-            settings = BacktestSettings(
-                cash=options["cash"], fee=options["fee"], slippage=options["slippage"], stake=options["stake"],
-                stop_loss=options["stop_loss"], take_profit=options["take_profit"],
-                trailing_stop=options["trailing_stop"],
-            )
-        except ValueError as exc:
-            fail(f"bad settings: {str(exc).replace('_', '-')}")
+        settings = self.settings(options)
         candles, source = self.candles(options)
         with instruments.backtest_run(strategy.name):
             result = backtest_strategy(strategy, candles, settings)
@@ -85,6 +79,16 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps({"metrics": result.metrics, "trades": result.trades}))
         else:
             self.stdout.write(self.summary(strategy, source, candles, settings, result))
+
+    def settings(self, options) -> BacktestSettings:
+        try:
+            return BacktestSettings(
+                cash=options["cash"], fee=options["fee"], slippage=options["slippage"], stake=options["stake"],
+                stop_loss=options["stop_loss"], take_profit=options["take_profit"],
+                trailing_stop=options["trailing_stop"],
+            )
+        except ValueError as exc:
+            fail(f"bad settings: {str(exc).replace('_', '-')}")
 
     def strategy(self, options):
         params = {}

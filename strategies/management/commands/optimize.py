@@ -2,12 +2,10 @@
 walk-forward validated; the same data, cost and exit options as `manage.py backtest`."""
 
 import json
-import sys
 import time
 
-from strategies.backtest import BacktestSettings
 from strategies.management.commands import backtest
-from strategies.management.commands.backtest import USAGE_ERROR, fail
+from strategies.management.commands.backtest import fail
 
 EXIT_OPTIONS = ("stop_loss", "take_profit", "trailing_stop")
 
@@ -15,17 +13,7 @@ EXIT_OPTIONS = ("stop_loss", "take_profit", "trailing_stop")
 class Command(backtest.Command):
     help = ("Optimise a strategy's parameters: --strategy rsi_cross (--csv PATH | --exchange ...) "
             '--grid "rsi_period=5:30:1,oversold=20:40:5" | --trials N [--objective sharpe] [--walk-forward 4]')
-
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
-
-        def one_line_error(message):
-            sys.stderr.write(f"optimize: error: {message} (see manage.py optimize --help)\n")
-            sys.exit(USAGE_ERROR)
-
-        if parser.called_from_command_line:
-            parser.error = one_line_error
-        return parser
+    usage_name = "optimize"
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
@@ -48,14 +36,7 @@ class Command(backtest.Command):
         from strategies import optimize, sweep
 
         strategy = self.strategy(options)
-        try:
-            settings = BacktestSettings(
-                cash=options["cash"], fee=options["fee"], slippage=options["slippage"], stake=options["stake"],
-                stop_loss=options["stop_loss"], take_profit=options["take_profit"],
-                trailing_stop=options["trailing_stop"],
-            )
-        except ValueError as exc:
-            fail(f"bad settings: {str(exc).replace('_', '-')}")
+        settings = self.settings(options)
         trials, windows = options["trials"], options["walk_forward"]
         if trials is None and options["grid"] is None:
             fail("give --grid NAME=LOW:HIGH:STEP,... for a grid, or --trials N for a search")

@@ -17,7 +17,6 @@ from bots.models import Bot, Order, Position
 from bots.tests.factories import make_account, make_bot, make_user
 from exchanges.models import ExchangeAccount, SimOrder
 from strategies.registry import STRATEGIES
-from tests.fake_exchange import FakeExchange
 from tradingbot import stored_text
 from tradingbot.stored_text import shown
 
@@ -55,11 +54,8 @@ def test_each_meaning_of_market_and_open_has_its_own_translation(language):
 
 
 @pytest.fixture
-def fake(settings):
-    server = FakeExchange().start()
-    settings.CCXT_URL_OVERRIDES = {"binance": server.url}
-    yield server
-    server.stop()
+def fake(fake_exchange):  # tests/conftest.py's fake exchange, by its short name here
+    return fake_exchange
 
 
 @pytest.mark.django_db

@@ -12,18 +12,14 @@ from bots.tests.factories import make_account, make_user
 from commands.models import Activity
 from exchanges.models import ExchangeAccount
 from tests.browser.conftest import WebServer, log_in, screenshot, wait_for_js
-from tests.fake_exchange import FakeExchange
 from tests.process_env import env_for_test_database
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def fake(settings):
-    server = FakeExchange().start()
-    settings.CCXT_URL_OVERRIDES = {"binance": server.url}
-    yield server
-    server.stop()
+def fake(fake_exchange):  # tests/conftest.py's fake exchange, by its short name here
+    return fake_exchange
 
 
 @pytest.fixture
